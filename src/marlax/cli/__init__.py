@@ -1,0 +1,1 @@
+"""The `marlax` command line: one module per command, assembled in `app.py`."""

@@ -1,0 +1,145 @@
+"""The one environment API that every marlax environment speaks.
+
+    obs, state = env.reset(key)
+    obs, state, reward, done, info = env.step(key, state, actions)
+
+Agents are stacked on axis 0: `obs` is `[N, ...]`, `actions` `i32[N]` (discrete)
+or `f32[N, A]` (continuous), `reward` `f32[N]`, `done` `bool[]`. `info` always
+holds `terminated` and `truncated` (both `bool[]`).
+
+An environment is a frozen, hashable dataclass of *static* settings (the ones
+that fix shapes); subclasses validate them in `__post_init__` by raising
+`ConfigError`, so a bad setting fails at construction and never inside jit.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+
+from marlax.envs.spaces import Discrete, Space
+from marlax.errors import ConfigError
+
+Info = dict[str, jax.Array]
+StepResult = tuple[jax.Array, Any, jax.Array, jax.Array, Info]
+
+
+class Env(abc.ABC):
+    """Base class of every marlax environment.
+
+    Subclasses are `@dataclass(frozen=True)` and implement `reset`, `_step`,
+    `render` and the space properties. Their `State` is a `flax.struct.dataclass`
+    that carries `step: i32[]` (steps taken in this episode); `step` truncates
+    the episode once `state.step >= self.max_steps`.
+    """
+
+    name: ClassVar[str] = ""
+    max_steps: int
+
+    # ---- the API -----------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def num_agents(self) -> int:
+        """Number of agents N (the size of axis 0 of obs, actions and reward)."""
+
+    @property
+    @abc.abstractmethod
+    def observation_space(self) -> Space:
+        """Space of one agent's observation."""
+
+    @property
+    @abc.abstractmethod
+    def action_space(self) -> Space:
+        """Space of one agent's action."""
+
+    @abc.abstractmethod
+    def reset(self, key: jax.Array) -> tuple[jax.Array, Any]:
+        """Start an episode.
+
+        Returns:
+            obs: [N, *observation_space.shape]; state: the env's State pytree.
+        """
+
+    @abc.abstractmethod
+    def _step(
+        self, key: jax.Array, state: Any, actions: jax.Array
+    ) -> tuple[jax.Array, Any, jax.Array, jax.Array, Info]:
+        """Advance one step; the state's `step` counter must be incremented here.
+
+        Returns:
+            obs [N, ...], new state, reward f32[N], terminated bool[], extra info.
+        """
+
+    @abc.abstractmethod
+    def render(self, state: Any) -> jax.Array:
+        """Picture of the state: u8[H, W, 3] with H and W multiples of 16."""
+
+    def step(self, key: jax.Array, state: Any, actions: jax.Array) -> StepResult:
+        """Advance one step of the episode.
+
+        Args:
+            key: PRNG key for this step's randomness.
+            state: the env's State.
+            actions: i32[N] (discrete) or f32[N, A] (continuous).
+
+        Returns:
+            obs [N, ...], state, reward f32[N], done bool[], info with
+            `terminated` and `truncated` (bool[]) and any env-specific entries.
+        """
+        obs, state, reward, terminated, extra = self._step(key, state, actions)
+        terminated = jnp.asarray(terminated, dtype=bool)
+        truncated = (state.step >= self.max_steps) & ~terminated
+        info = {**extra, "terminated": terminated, "truncated": truncated}
+        return obs, state, reward.astype(jnp.float32), terminated | truncated, info
+
+    def action_mask(self, state: Any) -> jax.Array:
+        """Legal actions, bool[N, num_actions] (True = legal). All legal by default."""
+        del state
+        space = self.action_space
+        if not isinstance(space, Discrete):
+            raise TypeError(f"{type(self).__name__} has continuous actions: no action mask")
+        return jnp.ones((self.num_agents, space.n), dtype=bool)
+
+    def global_state(self, state: Any, obs: jax.Array) -> jax.Array:
+        """What a centralised critic sees: f32[S]. Default: all agents' observations."""
+        del state
+        return obs.reshape(-1).astype(jnp.float32)
+
+
+def require(condition: bool, field: str, value: Any, expected: str) -> None:
+    """Raise `ConfigError(field, value, expected)` unless `condition` holds."""
+    if not condition:
+        raise ConfigError(field, value, expected)
+
+
+def require_positive_int(field: str, value: Any) -> None:
+    """A setting that must be an integer >= 1."""
+    require(
+        isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+        field,
+        value,
+        "an integer >= 1",
+    )
+
+
+def require_nonnegative_int(field: str, value: Any) -> None:
+    """A setting that must be an integer >= 0."""
+    require(
+        isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        field,
+        value,
+        "an integer >= 0",
+    )
+
+
+def require_odd_positive_int(field: str, value: Any) -> None:
+    """A view size: an odd integer >= 1, so the agent sits at its centre."""
+    require(
+        isinstance(value, int) and not isinstance(value, bool) and value >= 1 and value % 2 == 1,
+        field,
+        value,
+        "an odd integer >= 1 (the agent sits at the centre of its view)",
+    )
