@@ -41,8 +41,11 @@ def test_step_outputs_have_api_shapes(env, key):
     assert done.shape == () and done.dtype == jnp.bool_
     assert info["terminated"].shape == () and info["truncated"].shape == ()
     assert int(state.step) == 1
-    assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(state)
-               if jnp.issubdtype(leaf.dtype, jnp.floating))
+    assert all(
+        bool(jnp.all(jnp.isfinite(leaf)))
+        for leaf in jax.tree.leaves(state)
+        if jnp.issubdtype(leaf.dtype, jnp.floating)
+    )
 
 
 def test_jit_equals_no_jit(env, key):
@@ -62,8 +65,10 @@ def test_vmap_equals_loop(env, key):
     keys = jax.random.split(key, 3)
     batch_obs, batch_state = jax.vmap(env.reset)(keys)
     actions = jnp.stack(
-        [random_actions(jax.random.key(i), env, jax.tree.map(lambda x, i=i: x[i], batch_state))
-         for i in range(3)]
+        [
+            random_actions(jax.random.key(i), env, jax.tree.map(lambda x, i=i: x[i], batch_state))
+            for i in range(3)
+        ]
     )
     step_keys = jax.random.split(jax.random.key(7), 3)
     batched = jax.jit(jax.vmap(env.step))(step_keys, batch_state, actions)
@@ -105,8 +110,9 @@ def test_log_wrapper_reports_episode_return(env, key):
     total = jnp.zeros(wrapped.num_agents)
     for step_index in range(4):
         actions = random_actions(jax.random.key(step_index), wrapped.unwrapped, state.env_state)
-        obs, state, reward, done, info = wrapped.step(jax.random.key(9 + step_index), state,
-                                                      actions)
+        obs, state, reward, done, info = wrapped.step(
+            jax.random.key(9 + step_index), state, actions
+        )
         total = total + reward
     assert bool(info["returned_episode"])
     np.testing.assert_allclose(info["returned_episode_return"], total, rtol=1e-5, atol=1e-5)
@@ -140,9 +146,7 @@ def test_vector_env_steps_4096_envs(env, key):
     vector = VectorEnv(env, num_envs=4096, num_resets=256)
     obs, state = jax.jit(vector.reset)(key)
     assert obs.shape == (4096, env.num_agents, *env.observation_space.shape)
-    actions = jax.vmap(lambda k, s: random_actions(k, env, s))(
-        jax.random.split(key, 4096), state
-    )
+    actions = jax.vmap(lambda k, s: random_actions(k, env, s))(jax.random.split(key, 4096), state)
     obs, state, reward, done, _ = jax.jit(vector.step)(jax.random.key(3), state, actions)
     assert reward.shape == (4096, env.num_agents) and done.shape == (4096,)
     assert bool(jnp.all(jnp.isfinite(reward)))

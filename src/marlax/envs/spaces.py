@@ -57,7 +57,7 @@ class Box:
     dtype: str = "float32"
 
     def sample(self, key: jax.Array, shape: tuple[int, ...] = ()) -> jax.Array:
-        """Uniform values in the box (clipped to +-1e6 where unbounded): dtype[*shape, *self.shape]."""
+        """Uniform values in the box (bounds clipped to +-1e6): dtype[*shape, *self.shape]."""
         full_shape = (*shape, *self.shape)
         low = max(self.low, -1e6)
         high = min(self.high, 1e6)

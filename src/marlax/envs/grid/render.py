@@ -38,7 +38,7 @@ def render_grid(
     pixel = jnp.arange(cell_px)
     inner = (pixel >= inset) & (pixel < cell_px - inset)
     unit_shape = inner[:, None] & inner[None, :]  # [px, px]
-    has_unit = (units > 0)[:, :, None, None] & unit_shape  # [W, H, px, px]
+    has_unit = (units > 0)[:, :, None, None] & unit_shape[None, None]  # [W, H, px, px]
     cells = jnp.where(
         has_unit[..., None], unit_rgb[:, :, None, None, :], tile_rgb[:, :, None, None, :]
     )  # [W, H, px(x), px(y), 3]
@@ -72,6 +72,4 @@ def draw_cell_outline(
         & (cols < left + cell_px - border)
     )
     ring = inside & ~core
-    return jnp.where(ring[..., None], jnp.asarray(color, jnp.uint8), image)
-
-
+    return jnp.where(ring[..., None], jnp.asarray(color, jnp.uint8)[None, None, :], image)

@@ -52,9 +52,7 @@ class LogWrapper(Wrapper):
             returned_episode_return=jnp.where(
                 done_agents, episode_return, state.returned_episode_return
             ),
-            returned_episode_length=jnp.where(
-                done, episode_length, state.returned_episode_length
-            ),
+            returned_episode_length=jnp.where(done, episode_length, state.returned_episode_length),
         )
         info = {
             **info,

@@ -1,0 +1,169 @@
+"""Environment throughput: env-steps/s of jit(vmap(step)) with auto-reset, against peers.
+
+For every marlax env and batch size B, a `lax.scan` of T steps of a `VectorEnv`
+(uniform random legal actions, auto-reset) runs inside one jit; steps/s = B*T/seconds
+(median of repeats, after compile). Compile time is measured separately. In the same
+run: JaxMARL's `MPE_simple_spread_v3` (its `step` auto-resets too) and PettingZoo/mpe2's
+numpy `simple_spread_v3` (one env, stepped serially: its rate does not grow with B).
+
+    python benchmarks/env_throughput.py --batch-sizes 1 64 1024 4096 --markdown out.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from marlax.envs import VectorEnv, list_envs, make
+from marlax.envs.spaces import Discrete
+
+
+def _random_actions(key: jax.Array, env, state) -> jax.Array:
+    space = env.action_space
+    if isinstance(space, Discrete):
+        logits = jnp.where(env.action_mask(state), 0.0, -jnp.inf)
+        return jax.random.categorical(key, logits, axis=-1)
+    return space.sample(key, (env.num_agents,))
+
+
+def marlax_rollout(name: str, params: dict, num_envs: int, num_steps: int, num_resets: int | None):
+    """A jitted function key -> summed reward of a T-step random rollout of B envs."""
+    env = make(name, **params)
+    vector = VectorEnv(env, num_envs=num_envs, num_resets=num_resets)
+
+    def _run(key: jax.Array) -> jax.Array:
+        reset_key, loop_key = jax.random.split(key)
+        _, state = vector.reset(reset_key)
+
+        def _body(state, step_key):
+            action_key, env_key = jax.random.split(step_key)
+            actions = jax.vmap(_random_actions, in_axes=(0, None, 0))(
+                jax.random.split(action_key, num_envs), env, state
+            )
+            _, state, reward, _, _ = vector.step(env_key, state, actions)
+            return state, reward.sum()
+
+        _, rewards = jax.lax.scan(_body, state, jax.random.split(loop_key, num_steps))
+        return rewards.sum()
+
+    return jax.jit(_run)
+
+
+def jaxmarl_rollout(num_envs: int, num_steps: int):
+    """The same measurement for JaxMARL's MPE_simple_spread_v3 (dict API, auto-reset in step)."""
+    import jaxmarl
+
+    env = jaxmarl.make("MPE_simple_spread_v3")
+    agents = env.agents
+
+    def _run(key: jax.Array) -> jax.Array:
+        reset_key, loop_key = jax.random.split(key)
+        _, state = jax.vmap(env.reset)(jax.random.split(reset_key, num_envs))
+
+        def _body(state, step_key):
+            action_key, env_key = jax.random.split(step_key)
+            action_keys = jax.random.split(action_key, len(agents))
+            actions = {
+                agent: jax.random.randint(action_keys[i], (num_envs,), 0, 5)
+                for i, agent in enumerate(agents)
+            }
+            _, state, reward, _, _ = jax.vmap(env.step)(
+                jax.random.split(env_key, num_envs), state, actions
+            )
+            return state, sum(reward[a].sum() for a in agents)
+
+        _, rewards = jax.lax.scan(_body, state, jax.random.split(loop_key, num_steps))
+        return rewards.sum()
+
+    return jax.jit(_run)
+
+
+def time_jitted(fn: Callable, repeats: int) -> tuple[float, float]:
+    """(compile seconds, median run seconds) of a jitted key -> array function."""
+    key = jax.random.key(0)
+    start = time.perf_counter()
+    compiled = fn.lower(key).compile()
+    compile_s = time.perf_counter() - start
+    compiled(key).block_until_ready()  # warm-up
+    runs = []
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        compiled(jax.random.key(repeat + 1)).block_until_ready()
+        runs.append(time.perf_counter() - start)
+    return compile_s, statistics.median(runs)
+
+
+def pettingzoo_steps_per_second(num_steps: int) -> float:
+    """Serial env-steps/s of mpe2's numpy simple_spread_v3 (N=3, discrete), with resets."""
+    from mpe2 import simple_spread_v3
+
+    env = simple_spread_v3.parallel_env(N=3, max_cycles=25)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for _ in range(num_steps):
+        if not env.agents:
+            env.reset()
+        env.step({agent: int(rng.integers(5)) for agent in env.agents})
+    return num_steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--envs", nargs="*", default=None, help="marlax env names (default: all)")
+    parser.add_argument("--batch-sizes", nargs="*", type=int, default=[1, 64, 1024, 4096])
+    parser.add_argument("--steps", type=int, default=100, help="scan length T per measurement")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--reset-pool",
+        type=int,
+        default=0,
+        help="VectorEnv num_resets = B // this (0: exact reset of every env)",
+    )
+    parser.add_argument("--no-peers", action="store_true", help="skip JaxMARL and PettingZoo")
+    parser.add_argument("--markdown", default=None, help="also write the table here")
+    args = parser.parse_args()
+
+    console = Console()
+    rows: list[tuple[str, int, float, float]] = []
+    names = args.envs or list_envs()
+    for name in names:
+        for num_envs in args.batch_sizes:
+            pool = None if args.reset_pool == 0 else max(1, num_envs // args.reset_pool)
+            fn = marlax_rollout(name, {}, num_envs, args.steps, pool)
+            compile_s, run_s = time_jitted(fn, args.repeats)
+            rows.append((f"marlax {name}", num_envs, compile_s, num_envs * args.steps / run_s))
+            console.log(f"{name} B={num_envs}: {rows[-1][3]:,.0f} steps/s")
+    if not args.no_peers:
+        for num_envs in args.batch_sizes:
+            compile_s, run_s = time_jitted(jaxmarl_rollout(num_envs, args.steps), args.repeats)
+            rows.append(
+                ("jaxmarl MPE_simple_spread_v3", num_envs, compile_s, num_envs * args.steps / run_s)
+            )
+            console.log(f"jaxmarl B={num_envs}: {rows[-1][3]:,.0f} steps/s")
+        serial = pettingzoo_steps_per_second(3000)
+        rows.append(("pettingzoo mpe2 simple_spread_v3 (serial numpy)", 1, 0.0, serial))
+
+    table = Table(title=f"env-steps/s, T={args.steps}, {jax.devices()[0].platform}")
+    for column in ("env", "B", "compile s", "env-steps/s"):
+        table.add_column(column, justify="right" if column != "env" else "left")
+    for env_name, num_envs, compile_s, rate in rows:
+        table.add_row(env_name, str(num_envs), f"{compile_s:.2f}", f"{rate:,.0f}")
+    console.print(table)
+    if args.markdown:
+        lines = ["| env | B | compile s | env-steps/s |", "|---|---:|---:|---:|"]
+        lines += [f"| {n} | {b} | {c:.2f} | {r:,.0f} |" for n, b, c, r in rows]
+        with open(args.markdown, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
