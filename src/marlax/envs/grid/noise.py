@@ -65,7 +65,7 @@ def noise_walls(
 
     No sort (a quantile would cost more than a whole env step on XLA:CPU, and
     auto-reset evaluates `reset` every step); the wall share therefore varies
-    from map to map around roughly `wall_density / 2`.
+    from map to map around roughly `wall_density` (measured: 0.5 -> 0.50, 0.8 -> 0.92).
 
     Returns:
         bool[W, H], True = wall; with `border`, the outer ring is always wall.
