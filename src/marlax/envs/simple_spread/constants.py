@@ -23,9 +23,7 @@ DIM_C = 2
 NUM_MOVES = 5
 """Discrete actions: no-op, left, right, down, up."""
 
-MOVES = np.array(
-    [[0.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [0.0, -1.0], [0.0, 1.0]], dtype=np.float32
-)
+MOVES = np.array([[0.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [0.0, -1.0], [0.0, 1.0]], dtype=np.float32)
 """f32[5, 2] unit force direction of each discrete action (mpe2 `_set_action`)."""
 
 AGENT_COLOUR = (70, 70, 170)

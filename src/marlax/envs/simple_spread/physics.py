@@ -61,7 +61,7 @@ def contact_force(agent_index: jax.Array, agent_pos: jax.Array) -> jax.Array:
     Returns:
         f32[2] total contact force on the agent.
     """
-    delta = agent_pos[agent_index] - agent_pos  # f32[N, 2]
+    delta = agent_pos[agent_index][None, :] - agent_pos  # f32[N, 2]
     is_other = jnp.arange(agent_pos.shape[0]) != agent_index
     dist = jnp.sqrt(jnp.sum(jnp.square(delta), axis=-1))  # f32[N]
     # the agent's own row has dist 0: divide by 1 there and mask it out
