@@ -1,0 +1,46 @@
+"""Policy/value networks with one recurrent interface.
+
+    carry = model.initialize_carry(batch_shape)
+    carry, (logits, value) = model.apply(params, carry, obs, reset)
+    carry, (logits, value) = model.apply(params, carry, obs_seq, reset_seq, method="sequence")
+
+`make_model(name, ...)` builds "mlp", "gru", "transformer" or "ssm"; `distribution(...)`
+turns the policy output into a (masked) categorical or diagonal Gaussian.
+"""
+
+from marlax.models.base import Core, RecurrentModel
+from marlax.models.encoders import GridEncoder, VectorEncoder
+from marlax.models.gru import GRUCore
+from marlax.models.heads import (
+    Categorical,
+    DiagGaussian,
+    GaussianParams,
+    PolicyValueHead,
+    distribution,
+    mask_logits,
+)
+from marlax.models.mlp import MLPCore
+from marlax.models.registry import list_models, make_model, make_model_for_spaces
+from marlax.models.ssm import SSMCore
+from marlax.models.transformer import TransformerCarry, TransformerCore
+
+__all__ = [
+    "Categorical",
+    "Core",
+    "DiagGaussian",
+    "GRUCore",
+    "GaussianParams",
+    "GridEncoder",
+    "MLPCore",
+    "PolicyValueHead",
+    "RecurrentModel",
+    "SSMCore",
+    "TransformerCarry",
+    "TransformerCore",
+    "VectorEncoder",
+    "distribution",
+    "list_models",
+    "make_model",
+    "make_model_for_spaces",
+    "mask_logits",
+]

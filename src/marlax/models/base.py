@@ -1,0 +1,154 @@
+"""The recurrent model interface shared by every policy/value network.
+
+A model is an encoder (observation -> features), a memory core (features + carry -> hidden)
+and a policy/value head (hidden -> (policy output, value)). PPO only sees this interface:
+
+    carry = model.initialize_carry(batch_shape)
+    carry, (logits, value) = model.apply(params, carry, obs, reset)                 # one step
+    carry, (logits, value) = model.apply(params, carry, obs_seq, reset_seq, method="sequence")
+
+Shapes: `obs` is `[*batch, *obs_shape]` (obs_shape `[D]` for vectors, `[V, V, C]` for id grids),
+`reset` is `bool[*batch]`; sequences are time-major: `obs_seq [T, *batch, *obs_shape]`,
+`reset_seq bool[T, *batch]`. `reset[b]` True means this step starts a new episode, so the
+memory is cleared before the step. `logits` is `f32[*batch, A]` (or a `GaussianParams` of two
+`f32[*batch, A]` for continuous actions), `value` is `f32[*batch]`; sequences add a leading `T`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from marlax.envs.base import require
+
+Carry = Any
+"""A pytree of arrays whose leaves lead with the batch shape."""
+
+PolicyOutput = Any
+"""`f32[*batch, A]` logits, or `GaussianParams(mean, log_std)` for continuous actions."""
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": nn.tanh,
+    "relu": nn.relu,
+    "gelu": nn.gelu,
+    "silu": nn.silu,
+}
+
+
+def require_activation(field: str, value: Any) -> None:
+    """An activation setting must name one of `ACTIVATIONS`."""
+    require(value in ACTIVATIONS, field, value, f"one of {sorted(ACTIVATIONS)}")
+
+
+def require_int_tuple(field: str, value: Any, *, allow_empty: bool) -> None:
+    """A tuple of integers >= 1 (layer sizes, vocabulary sizes)."""
+    ok = isinstance(value, tuple) and all(
+        isinstance(size, int) and not isinstance(size, bool) and size >= 1 for size in value
+    )
+    expected = "a tuple of integers >= 1" + ("" if allow_empty else " (at least one)")
+    require(ok and (allow_empty or len(value) >= 1), field, value, expected)
+
+
+def lead_axes(array: jax.Array, num_axes: int) -> jax.Array:
+    """Prepend `num_axes` size-1 axes (explicit broadcasting under rank_promotion='raise')."""
+    return array.reshape((1,) * num_axes + array.shape)
+
+
+def reset_carry(carry: jax.Array, reset: jax.Array) -> jax.Array:
+    """Zero the rows of a carry where an episode starts.
+
+    Args:
+        carry: f32[*batch, ...] one recurrent state per batch element.
+        reset: bool[*batch].
+
+    Returns:
+        f32[*batch, ...] with `carry[b] = 0` wherever `reset[b]`.
+    """
+    mask = reset.reshape(reset.shape + (1,) * (carry.ndim - reset.ndim))
+    return jnp.where(mask, jnp.zeros_like(carry), carry)
+
+
+class Core(Protocol):
+    """A memory core: what differs between MLP, GRU, Transformer and SSM models.
+
+    features: f32[*batch, D] per step, f32[T, *batch, D] per sequence; hidden has H for D.
+    """
+
+    def initialize_carry(self, batch_shape: tuple[int, ...]) -> Carry:
+        """An empty memory for a batch of episodes that have not started yet."""
+        ...
+
+    def __call__(self, carry: Carry, features: jax.Array, reset: jax.Array) -> tuple[Carry, Any]:
+        """One step: (carry, f32[*batch, D], bool[*batch]) -> (carry, f32[*batch, H])."""
+        ...
+
+    def sequence(
+        self, carry: Carry, features_seq: jax.Array, reset_seq: jax.Array
+    ) -> tuple[Carry, Any]:
+        """T steps: (carry, f32[T, *batch, D], bool[T, *batch]) -> (carry, f32[T, *batch, H])."""
+        ...
+
+
+class RecurrentModel(nn.Module):
+    """encoder -> memory core -> policy/value head, behind the one recurrent interface.
+
+    Attributes:
+        encoder: maps `[..., *obs_shape]` observations to `f32[..., D]`; has `obs_rank`.
+        core: a `Core` (MLPCore, GRUCore, TransformerCore, SSMCore).
+        head: maps `f32[..., H]` to `(policy output, f32[...] value)`.
+
+    Example:
+        model = make_model("gru", num_actions=5)
+        carry = model.initialize_carry((num_envs, num_agents))
+        params = model.init(init_key, carry, obs, reset)
+        carry, (logits, value) = model.apply(params, carry, obs, reset)
+    """
+
+    encoder: nn.Module
+    core: nn.Module
+    head: nn.Module
+
+    def initialize_carry(self, batch_shape: tuple[int, ...]) -> Carry:
+        """The memory at the start of an episode for every element of `batch_shape`."""
+        return self.core.initialize_carry(tuple(batch_shape))
+
+    def __call__(
+        self, carry: Carry, obs: jax.Array, reset: jax.Array
+    ) -> tuple[Carry, tuple[PolicyOutput, jax.Array]]:
+        """One step.
+
+        Args:
+            carry: from `initialize_carry(batch_shape)` or the previous step.
+            obs: [*batch, *obs_shape] (f32 vectors or i32 id grids).
+            reset: bool[*batch], True where this step starts an episode.
+
+        Returns:
+            (carry, (logits f32[*batch, A] or GaussianParams, value f32[*batch])).
+        """
+        chex.assert_shape(reset, obs.shape[: obs.ndim - self.encoder.obs_rank])
+        features = self.encoder(obs)
+        carry, hidden = self.core(carry, features, reset)
+        return carry, self.head(hidden)
+
+    def sequence(
+        self, carry: Carry, obs_seq: jax.Array, reset_seq: jax.Array
+    ) -> tuple[Carry, tuple[PolicyOutput, jax.Array]]:
+        """T steps at once, equal to T calls of `__call__` (time-major).
+
+        Args:
+            carry: the memory before the first step.
+            obs_seq: [T, *batch, *obs_shape].
+            reset_seq: bool[T, *batch].
+
+        Returns:
+            (carry after the last step, (logits f32[T, *batch, A], value f32[T, *batch])).
+        """
+        chex.assert_shape(reset_seq, obs_seq.shape[: obs_seq.ndim - self.encoder.obs_rank])
+        features_seq = self.encoder(obs_seq)
+        carry, hidden_seq = self.core.sequence(carry, features_seq, reset_seq)
+        return carry, self.head(hidden_seq)

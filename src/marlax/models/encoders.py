@@ -1,0 +1,111 @@
+"""Observation encoders: f32 feature vectors and i32 id grids to f32 features.
+
+Both work on any number of leading (batch, time) axes and expose `obs_rank`, the number of
+trailing axes that make up one observation.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from marlax.envs.base import require, require_positive_int
+from marlax.models.base import ACTIVATIONS, require_activation, require_int_tuple
+
+GRID_COMBINES = ("sum", "concat")
+
+
+class VectorEncoder(nn.Module):
+    """An MLP on feature vectors: f32[..., D] -> f32[..., hidden_sizes[-1]].
+
+    With `hidden_sizes=()` the observation passes through unchanged (cast to f32).
+
+    Attributes:
+        hidden_sizes: width of each Dense layer.
+        activation: name in `ACTIVATIONS`, applied after every layer.
+    """
+
+    hidden_sizes: tuple[int, ...] = (64,)
+    activation: str = "tanh"
+
+    obs_rank = 1
+
+    def __post_init__(self) -> None:
+        require_int_tuple("encoder.hidden_sizes", self.hidden_sizes, allow_empty=True)
+        require_activation("encoder.activation", self.activation)
+        super().__post_init__()
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        """f32[..., D] -> f32[..., H]."""
+        features = obs.astype(jnp.float32)
+        for size in self.hidden_sizes:
+            features = ACTIVATIONS[self.activation](nn.Dense(size)(features))
+        return features
+
+
+class GridEncoder(nn.Module):
+    """An encoder for egocentric id grids: i32[..., V, V, C] -> f32[..., output_size].
+
+    Channel `c` holds small ids `0 .. vocab_sizes[c]-1` (tile kinds, unit kinds, ...). Each
+    channel has its own embedding table; the C embeddings of a cell are summed (`"sum"`, E
+    features) or concatenated (`"concat"`, C*E features), then a stack of SAME-padded convs,
+    a flatten and a Dense layer give the features. Ids outside the table give NaN features
+    (`jnp.take` fill mode), so a wrong `vocab_sizes` shows up at once.
+
+    Attributes:
+        vocab_sizes: table size per channel (`max_id + 1`); its length is C.
+        embed_dim: E, features per embedded id.
+        combine: "sum" or "concat".
+        conv_channels: output channels of each conv layer.
+        kernel_size: square conv kernel size.
+        output_size: features of the final Dense layer.
+        activation: name in `ACTIVATIONS`.
+    """
+
+    vocab_sizes: tuple[int, ...] = (8,)
+    embed_dim: int = 8
+    combine: str = "sum"
+    conv_channels: tuple[int, ...] = (16, 16)
+    kernel_size: int = 3
+    output_size: int = 64
+    activation: str = "relu"
+
+    obs_rank = 3
+
+    def __post_init__(self) -> None:
+        require_int_tuple("encoder.vocab_sizes", self.vocab_sizes, allow_empty=False)
+        require_positive_int("encoder.embed_dim", self.embed_dim)
+        require(self.combine in GRID_COMBINES, "encoder.combine", self.combine, "'sum' or 'concat'")
+        require_int_tuple("encoder.conv_channels", self.conv_channels, allow_empty=True)
+        require_positive_int("encoder.kernel_size", self.kernel_size)
+        require_positive_int("encoder.output_size", self.output_size)
+        require_activation("encoder.activation", self.activation)
+        super().__post_init__()
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        """i32[..., V, V, C] -> f32[..., output_size]."""
+        num_channels = len(self.vocab_sizes)
+        if obs.ndim < 3 or obs.shape[-1] != num_channels:
+            raise ValueError(
+                f"GridEncoder expects obs [..., V, V, {num_channels}], got shape {obs.shape}"
+            )
+        activation = ACTIVATIONS[self.activation]
+        embedded = [
+            nn.Embed(vocab_size, self.embed_dim, name=f"embed_{channel}")(obs[..., channel])
+            for channel, vocab_size in enumerate(self.vocab_sizes)
+        ]  # C x f32[..., V, V, E]
+        if self.combine == "sum":
+            cells = sum(embedded[1:], embedded[0])
+        else:
+            cells = jnp.concatenate(embedded, axis=-1)
+        lead_shape = cells.shape[:-3]
+        # flax Conv takes one batch axis here; fold every leading axis into it
+        cells = cells.reshape((-1, *cells.shape[-3:]))
+        for channels in self.conv_channels:
+            kernel = (self.kernel_size, self.kernel_size)
+            cells = activation(nn.Conv(channels, kernel, padding="SAME")(cells))
+        flat = cells.reshape((*lead_shape, -1))
+        return activation(nn.Dense(self.output_size)(flat))

@@ -1,0 +1,122 @@
+"""Build a model by name: `make_model("gru", num_actions=5, hidden_size=128)`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from marlax.envs.base import require
+from marlax.envs.spaces import Box, Discrete, Space
+from marlax.errors import ConfigError
+from marlax.models.base import RecurrentModel
+from marlax.models.encoders import GridEncoder, VectorEncoder
+from marlax.models.gru import GRUCore
+from marlax.models.heads import PolicyValueHead
+from marlax.models.mlp import MLPCore
+from marlax.models.ssm import SSMCore
+from marlax.models.transformer import TransformerCore
+
+CORES: dict[str, type] = {
+    "mlp": MLPCore,
+    "gru": GRUCore,
+    "transformer": TransformerCore,
+    "ssm": SSMCore,
+}
+ENCODERS: dict[str, type] = {"vector": VectorEncoder, "grid": GridEncoder}
+_LINEN_FIELDS = ("parent", "name")
+
+
+def list_models() -> list[str]:
+    """The names `make_model` accepts."""
+    return sorted(CORES)
+
+
+def _settings_for(cls: type, settings: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Check setting names against the module's fields; JSON lists become tuples."""
+    known = {field.name for field in dataclasses.fields(cls)} - set(_LINEN_FIELDS)
+    checked = {}
+    for name, value in settings.items():
+        require(name in known, f"{prefix}.{name}", value, f"a setting in {sorted(known)}")
+        checked[name] = tuple(value) if isinstance(value, list) else value
+    return checked
+
+
+def make_model(
+    name: str,
+    *,
+    num_actions: int,
+    continuous: bool = False,
+    encoder: str = "vector",
+    encoder_settings: Mapping[str, Any] | None = None,
+    log_std_init: float = 0.0,
+    **core_settings: Any,
+) -> RecurrentModel:
+    """A `RecurrentModel` with the named memory core.
+
+    Args:
+        name: "mlp", "gru", "transformer" or "ssm".
+        num_actions: A, discrete actions or the continuous action dimension.
+        continuous: False for logits f32[..., A], True for a diagonal Gaussian.
+        encoder: "vector" for f32[..., D] observations, "grid" for i32[..., V, V, C] id grids.
+        encoder_settings: fields of `VectorEncoder` or `GridEncoder` (grids need `vocab_sizes`).
+        log_std_init: initial Gaussian log-std (continuous only).
+        **core_settings: fields of the core (e.g. `hidden_size` for "gru", `context_length`,
+            `num_layers`, `num_heads`, `d_model` for "transformer").
+
+    Raises:
+        ConfigError: an unknown name or setting, or a bad value.
+    """
+    require(name in CORES, "model.name", name, f"one of {list_models()}")
+    require(encoder in ENCODERS, "model.encoder", encoder, f"one of {sorted(ENCODERS)}")
+    encoder_cls, core_cls = ENCODERS[encoder], CORES[name]
+    encoder_module = encoder_cls(**_settings_for(encoder_cls, encoder_settings or {}, "encoder"))
+    core_module = core_cls(**_settings_for(core_cls, core_settings, "core"))
+    head = PolicyValueHead(num_actions, continuous, log_std_init)
+    return RecurrentModel(encoder=encoder_module, core=core_module, head=head)
+
+
+def make_model_for_spaces(
+    name: str,
+    observation_space: Space,
+    action_space: Space,
+    *,
+    encoder_settings: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> RecurrentModel:
+    """`make_model` with the encoder and head read off one agent's spaces.
+
+    An integer `Box(0, max_id, (V, V, C))` observation gets a grid encoder with
+    `vocab_sizes = (max_id + 1,) * C`; a rank-1 float `Box` gets a vector encoder.
+    `Discrete(n)` actions give n logits; a float `Box(shape=(A,))` a Gaussian over A.
+    """
+    if not isinstance(observation_space, Box):
+        raise ConfigError("observation_space", observation_space, "a Box")
+    integer_obs = np.issubdtype(np.dtype(observation_space.dtype), np.integer)
+    encoder_settings = dict(encoder_settings or {})
+    if integer_obs and len(observation_space.shape) == 3:
+        encoder = "grid"
+        vocab = int(observation_space.high) + 1
+        encoder_settings.setdefault("vocab_sizes", (vocab,) * observation_space.shape[-1])
+    elif not integer_obs and len(observation_space.shape) == 1:
+        encoder = "vector"
+    else:
+        raise ConfigError(
+            "observation_space", observation_space, "a float Box (D,) or an integer Box (V, V, C)"
+        )
+    if isinstance(action_space, Discrete):
+        num_actions, continuous = action_space.n, False
+    elif isinstance(action_space, Box) and len(action_space.shape) == 1:
+        num_actions, continuous = action_space.shape[0], True
+    else:
+        raise ConfigError("action_space", action_space, "Discrete(n) or a Box of shape (A,)")
+    return make_model(
+        name,
+        num_actions=num_actions,
+        continuous=continuous,
+        encoder=encoder,
+        encoder_settings=encoder_settings,
+        **settings,
+    )
