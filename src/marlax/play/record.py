@@ -1,0 +1,146 @@
+"""Random (or policy) rollouts scanned in one jit, rendered in a vmap, for videos and returns.
+
+    trajectory = jitted_rollout(key, env=env, num_steps=200)
+    for chunk in render_frames(env, trajectory.states):   # u8[C, H, W, 3] per chunk
+        ...
+
+`record_episode` does both and returns every frame at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from marlax.envs.base import Env
+from marlax.play.policy import Policy, random_policy
+
+
+@struct.dataclass
+class Trajectory:
+    """A rollout of T steps that resets the env whenever an episode ends."""
+
+    states: Any  # env State with a leading [T + 1] axis: the reset state, then each step's state
+    # (the state an episode ended in is kept; the next step starts from a fresh reset)
+    reward: jax.Array  # f32[T, N]
+    done: jax.Array  # bool[T] an episode ended at this step
+
+
+@struct.dataclass
+class _Carry:
+    """Scan carry of `rollout`: what the next step starts from."""
+
+    obs: jax.Array  # [N, ...]
+    state: Any  # env State
+
+
+class EpisodeReturn(NamedTuple):
+    """Return of one episode (or of the unfinished tail of a rollout)."""
+
+    returns: np.ndarray  # f32[N] summed reward per agent
+    length: int  # steps in the episode
+    finished: bool  # False for the tail that the rollout cut off
+
+
+def rollout(key: jax.Array, env: Env, num_steps: int, policy: Policy | None = None) -> Trajectory:
+    """Play `num_steps` steps from a reset, resetting after every finished episode.
+
+    Args:
+        key: PRNG key.
+        env: the environment (static under jit).
+        num_steps: T >= 1 (static).
+        policy: `policy(key, obs, state) -> actions`; None plays uniform legal actions.
+
+    Returns:
+        The `Trajectory` (states [T + 1], reward f32[T, N], done bool[T]).
+    """
+    policy = random_policy(env) if policy is None else policy
+    reset_key, loop_key = jax.random.split(key)
+    obs, state = env.reset(reset_key)
+
+    def _body(
+        carry: _Carry, step_key: jax.Array
+    ) -> tuple[_Carry, tuple[Any, jax.Array, jax.Array]]:
+        """Carries the obs/state to act on; stacks the post-step state, reward and done."""
+        policy_key, env_key, reset_key = jax.random.split(step_key, 3)
+        actions = policy(policy_key, carry.obs, carry.state)
+        obs, state, reward, done, _ = env.step(env_key, carry.state, actions)
+        # unbatched here, so a cond really skips the reset on most steps
+        next_obs, next_state = jax.lax.cond(
+            done, lambda: env.reset(reset_key), lambda: (obs, state)
+        )
+        return _Carry(next_obs, next_state), (state, reward, done)
+
+    _, (states, reward, done) = jax.lax.scan(
+        _body, _Carry(obs, state), jax.random.split(loop_key, num_steps)
+    )
+    states = jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest]), state, states)
+    return Trajectory(states=states, reward=reward, done=done)
+
+
+jitted_rollout = jax.jit(rollout, static_argnames=("env", "num_steps", "policy"))
+"""`rollout` compiled once per (env, num_steps, policy): pass those three by keyword."""
+
+
+def render_frames(env: Env, states: Any, chunk_size: int = 16) -> Iterator[np.ndarray]:
+    """Render stacked states chunk by chunk with one jitted `vmap(env.render)`.
+
+    Every chunk has the same traced shape (the last is padded, then cut), so this
+    compiles once; memory stays at one chunk of pictures on the device.
+
+    Args:
+        states: env State with a leading [T] axis.
+        chunk_size: frames rendered per call.
+
+    Yields:
+        u8[C, H, W, 3] chunks, C <= chunk_size, T frames in all.
+    """
+    total = int(jax.tree.leaves(states)[0].shape[0])
+    chunk_size = max(1, min(chunk_size, total))
+    for start in range(0, total, chunk_size):
+        indices = np.minimum(np.arange(start, start + chunk_size), total - 1)
+        yield np.asarray(_jitted_render_indices(env, states, jnp.asarray(indices)))[: total - start]
+
+
+def _render_indices(env: Env, states: Any, indices: jax.Array) -> jax.Array:
+    """u8[C, H, W, 3] pictures of `states[indices]` (indices i32[C])."""
+    picked = jax.tree.map(lambda leaf: leaf[indices], states)
+    return jax.vmap(env.render)(picked)
+
+
+_jitted_render_indices = jax.jit(_render_indices, static_argnums=0)
+
+
+def episode_returns(reward: np.ndarray, done: np.ndarray) -> list[EpisodeReturn]:
+    """Split a rollout's rewards at its episode ends.
+
+    Args:
+        reward: f32[T, N]; done: bool[T].
+
+    Returns:
+        One `EpisodeReturn` per finished episode, then the unfinished tail if it has steps.
+    """
+    reward, done = np.asarray(reward), np.asarray(done)
+    episodes: list[EpisodeReturn] = []
+    start = 0
+    for end in np.flatnonzero(done):
+        episodes.append(
+            EpisodeReturn(reward[start : end + 1].sum(axis=0), int(end + 1 - start), True)
+        )
+        start = int(end) + 1
+    if start < len(done):
+        episodes.append(EpisodeReturn(reward[start:].sum(axis=0), len(done) - start, False))
+    return episodes
+
+
+def record_episode(
+    env: Env, key: jax.Array, num_steps: int, policy: Policy | None = None
+) -> np.ndarray:
+    """Frames of a `rollout`: u8[num_steps + 1, H, W, 3] (reset frame first)."""
+    trajectory = jitted_rollout(key, env=env, num_steps=num_steps, policy=policy)
+    return np.concatenate(list(render_frames(env, trajectory.states)))
