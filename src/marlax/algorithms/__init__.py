@@ -1,0 +1,1 @@
+"""Learners: PPO, mean-field subsample Q-learning, meta-learning and population methods."""

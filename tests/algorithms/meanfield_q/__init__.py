@@ -1,0 +1,1 @@
+"""Tests for mean-field subsample Q-learning."""
