@@ -14,7 +14,7 @@ from rich.console import Console
 
 from marlax.errors import ConfigError
 
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("play", "meanfield", "bench")
 
 app = typer.Typer(
     name="marlax",
@@ -53,7 +53,7 @@ def main() -> None:
     try:
         app()
     except ConfigError as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(2)
 
 

@@ -1,0 +1,61 @@
+"""`marlax bench`: argument parsing, bad input exit code, and one tiny end-to-end run (slow)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from marlax.cli.bench import _agent_counts, _check
+from marlax.coordination.profiling import scaling_exponent
+from marlax.errors import ConfigError
+
+
+def test_agents_take_several_values():
+    assert _agent_counts([100], ["500", "1000"]) == [100, 500, 1000]
+    with pytest.raises(ConfigError):
+        _agent_counts([100], ["many"])
+    with pytest.raises(ConfigError):
+        _check([0], 1, 1, 1, 1)
+
+
+def test_scaling_exponent_of_known_powers():
+    sizes = [10, 100, 1000]
+    assert scaling_exponent(sizes, [3 * n for n in sizes]) == pytest.approx(1.0)
+    assert scaling_exponent(sizes, [n**2 for n in sizes]) == pytest.approx(2.0)
+
+
+def _marlax(*args, cwd):
+    command = [sys.executable, "-c", "from marlax.cli.app import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_bad_option_exits_2(tmp_path):
+    result = _marlax("bench", "--agents", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "agents" in result.stderr
+
+
+@pytest.mark.slow
+def test_tiny_run_prints_table_and_plot(tmp_path):
+    result = _marlax(
+        "bench",
+        "--agents",
+        "8",
+        "16",
+        "--batch",
+        "1",
+        "--dim",
+        "4",
+        "--tasks",
+        "2",
+        "--repeats",
+        "1",
+        "--plot",
+        "scaling.png",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exponent" in result.stdout
+    assert (tmp_path / "scaling.png").stat().st_size > 0

@@ -1,0 +1,171 @@
+"""Log-domain Sinkhorn: hand-computed plan, marginals, masks, Hungarian limit, gradients."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+from marlax.coordination import (
+    assignment_cost,
+    hungarian,
+    log_sinkhorn,
+    round_assignment,
+    uniform_marginals,
+)
+
+
+def _solve(utility, agent_mask=None, task_mask=None, capacity=None, **settings):
+    num_agents, num_tasks = utility.shape
+    agent_mask = jnp.ones(num_agents, bool) if agent_mask is None else agent_mask
+    task_mask = jnp.ones(num_tasks, bool) if task_mask is None else task_mask
+    log_a, log_b = uniform_marginals(agent_mask, task_mask, capacity)
+    settings = {"epsilon": 0.5, "num_iterations": 200, **settings}
+    return log_sinkhorn(utility, log_a, log_b, agent_mask, task_mask, **settings)
+
+
+def test_two_by_two_plan_matches_hand_computation():
+    # K = exp(U) = [[e, 1], [1, e]] is already balanced: P = K / (1 + e)
+    utility = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    plan = _solve(utility, epsilon=1.0, num_iterations=5).plan
+    p = math.e / (1.0 + math.e)
+    np.testing.assert_allclose(plan, [[p, 1 - p], [1 - p, p]], atol=1e-6)
+
+
+@pytest.mark.parametrize("differentiation", ["implicit", "unroll"])
+def test_marginals_unbalanced_with_masks(key, differentiation):
+    utility = jax.random.normal(key, (7, 3)) * 2.0
+    agent_mask = jnp.array([True, True, False, True, True, True, False])
+    task_mask = jnp.array([True, True, True])
+    result = _solve(utility, agent_mask, task_mask, differentiation=differentiation)
+    np.testing.assert_allclose(result.plan.sum(1), agent_mask.astype(float), atol=1e-5)
+    np.testing.assert_allclose(result.plan.sum(0), jnp.full(3, 5 / 3), atol=1e-4)
+    assert float(result.marginal_error) < 1e-4
+
+
+def test_user_capacities_are_respected(key):
+    utility = jax.random.normal(key, (6, 3))
+    capacity = jnp.array([1.0, 2.0, 3.0])
+    plan = _solve(utility, capacity=capacity).plan
+    np.testing.assert_allclose(plan.sum(0), [1.0, 2.0, 3.0], atol=1e-4)
+
+
+def test_masked_task_gets_no_mass(key):
+    utility = jax.random.normal(key, (4, 3))
+    plan = _solve(utility, task_mask=jnp.array([True, False, True])).plan
+    np.testing.assert_array_equal(plan[:, 1], 0.0)
+    np.testing.assert_allclose(plan.sum(0)[jnp.array([0, 2])], [2.0, 2.0], atol=1e-4)
+
+
+def test_large_utilities_do_not_overflow():
+    # plain exp(U / eps) overflows float32 here (exp(5e4)); the log domain does not
+    utility = jnp.array([[500.0, 0.0, 250.0], [0.0, 500.0, 100.0], [100.0, 0.0, 500.0]])
+    result = _solve(utility, epsilon=0.01, num_iterations=50)
+    assert bool(jnp.all(jnp.isfinite(result.plan)))
+    np.testing.assert_allclose(result.plan, jnp.eye(3), atol=1e-5)
+
+
+def test_zero_temperature_agrees_with_hungarian():
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        cost = rng.uniform(size=(6, 6)).astype(np.float32)
+        result = _solve(
+            -jnp.asarray(cost),
+            epsilon=1e-3,
+            num_iterations=3000,
+            threshold=1e-6,
+            epsilon_start=1.0,
+            epsilon_decay=0.9,
+        )
+        optimum = hungarian(cost)
+        np.testing.assert_array_equal(np.asarray(jnp.argmax(result.plan, axis=1)), optimum)
+        rounded = np.asarray(round_assignment(result.plan))
+        assert assignment_cost(cost, rounded) == pytest.approx(assignment_cost(cost, optimum))
+
+
+def test_round_assignment_respects_capacity(key):
+    plan = _solve(jax.random.normal(key, (6, 3)), epsilon=1.0).plan
+    tasks = np.asarray(round_assignment(plan))
+    np.testing.assert_array_equal(np.bincount(tasks, minlength=3), [2, 2, 2])
+    masked = np.asarray(round_assignment(plan, jnp.array([True] * 5 + [False])))
+    assert masked[5] == -1 and np.all(np.bincount(masked[:5], minlength=3) <= 2)
+
+
+def test_threshold_stops_early(key):
+    utility = jax.random.normal(key, (5, 5))
+    result = _solve(utility, epsilon=1.0, num_iterations=500, threshold=1e-4)
+    assert 2 <= int(result.iterations) < 500
+    assert float(result.marginal_error) < 1e-3
+    unrolled = _solve(
+        utility, epsilon=1.0, num_iterations=500, threshold=1e-4, differentiation="unroll"
+    )
+    assert abs(int(unrolled.iterations) - int(result.iterations)) <= 1
+
+
+def test_masked_agent_changes_nothing(key):
+    utility = jax.random.normal(key, (5, 3))
+    mask = jnp.array([True, True, False, True, True])
+    garbage = utility.at[2].set(1e6)
+    with_mask = _solve(garbage, agent_mask=mask).plan
+    removed = _solve(jnp.delete(utility, 2, axis=0)).plan
+    np.testing.assert_allclose(jnp.delete(with_mask, 2, axis=0), removed, atol=1e-6)
+    np.testing.assert_array_equal(with_mask[2], 0.0)
+
+
+def test_permutation_equivariance_over_agents(key):
+    utility = jax.random.normal(key, (6, 4))
+    permutation = jnp.array([3, 0, 5, 1, 4, 2])
+    plan = _solve(utility).plan
+    permuted = _solve(utility[permutation]).plan
+    np.testing.assert_allclose(permuted, plan[permutation], atol=1e-6)
+
+
+def test_jit_matches_no_jit(key):
+    utility = jax.random.normal(key, (5, 3))
+    eager = _solve(utility, num_iterations=20)
+    jitted = jax.jit(lambda u: _solve(u, num_iterations=20))(utility)
+    np.testing.assert_allclose(jitted.plan, eager.plan, atol=1e-6)
+    assert int(jitted.iterations) == int(eager.iterations)
+
+
+def _plan_loss(utility, differentiation, num_iterations):
+    weights = jnp.arange(utility.size, dtype=utility.dtype).reshape(utility.shape) / utility.size
+    plan = _solve(
+        utility, epsilon=0.5, num_iterations=num_iterations, differentiation=differentiation
+    ).plan
+    return jnp.sum(plan * weights**2)
+
+
+def test_unrolled_gradient_matches_finite_differences(key):
+    with jax.enable_x64(True):
+        utility = jax.random.normal(key, (4, 3), dtype=jnp.float64)
+        check_grads(
+            lambda u: _plan_loss(u, "unroll", 15),
+            (utility,),
+            order=1,
+            modes=["rev"],
+            eps=1e-4,
+            atol=1e-5,
+            rtol=1e-5,
+        )
+
+
+def test_implicit_gradient_matches_finite_differences_at_convergence(key):
+    with jax.enable_x64(True):
+        utility = jax.random.normal(key, (4, 3), dtype=jnp.float64)
+        check_grads(
+            lambda u: _plan_loss(u, "implicit", 400),
+            (utility,),
+            order=1,
+            modes=["rev"],
+            eps=1e-4,
+            atol=1e-4,
+            rtol=1e-4,
+        )
+        implicit = jax.grad(lambda u: _plan_loss(u, "implicit", 400))(utility)
+        unrolled = jax.grad(lambda u: _plan_loss(u, "unroll", 400))(utility)
+        np.testing.assert_allclose(implicit, unrolled, atol=1e-6)
