@@ -29,6 +29,7 @@ from jax.scipy.sparse.linalg import cg
 # Finite stand-in for log(0): keeps every branch of `jnp.where` finite, so no 0 * inf in grads.
 _NEG = -1e30
 _TINY = 1e-30
+_SUM_FLOOR = 1e-38
 
 
 class SinkhornResult(NamedTuple):
@@ -62,6 +63,21 @@ def _agent_update(utility, g, log_a, agent_mask, eps):
     return jnp.where(agent_mask, eps * (log_a - lse), _NEG)
 
 
+def _shifted_update(utility, f, g, log_marginal, mask, eps, axis):
+    """The same update, shifted by the current potentials instead of a max pass.
+
+    log P = (U + f + g) / eps is bounded above once the potentials come from an update
+    (rows sum to a_i, columns to b_j), so exp never overflows and the sum needs no max:
+    one pass over N x M instead of two. The potential of `axis` (0: g, 1: f) moves by
+    eps (log marginal - log of the current sums); an underflowed sum (< 1e-38) moves it by a
+    bounded step of at most 87 eps instead of infinity.
+    """
+    total = jnp.sum(jnp.exp((utility + f[:, None] + g[None, :]) * (1.0 / eps)), axis=axis)
+    old = g if axis == 0 else f
+    new = old + eps * (log_marginal - jnp.log(jnp.maximum(total, _SUM_FLOOR)))
+    return jnp.where(mask, new, _NEG)
+
+
 def _epsilon_at(iteration, epsilon, epsilon_start, epsilon_decay):
     """eps_k = max(eps, eps_start * decay^k): annealing warm-starts the potentials."""
     if epsilon_start is None:
@@ -70,18 +86,23 @@ def _epsilon_at(iteration, epsilon, epsilon_start, epsilon_decay):
     return jnp.maximum(epsilon, annealed)
 
 
-def _iterate(state, utility, log_a, log_b, agent_mask, task_mask, schedule):
+def _iterate(state, utility, log_a, log_b, agent_mask, task_mask, schedule, shifted=True):
     """One Sinkhorn iteration (task update, then agent update) and the error it measures.
 
     The column error of the incoming state is free: with rows exact, column sums of the
-    incoming plan are b_j * exp((g_old - g_new) / eps).
+    incoming plan are b_j * exp((g_old - g_new) / eps). `shifted=False` (the first
+    iteration, from unbalanced zero potentials) uses the max-shifted log-sum-exp.
     """
     eps = _epsilon_at(state.iteration, *schedule)
-    g_new = _task_update(utility, state.f, log_b, task_mask, eps)
+    if shifted:
+        g_new = _shifted_update(utility, state.f, state.g, log_b, task_mask, eps, axis=0)
+        f_new = _shifted_update(utility, state.f, g_new, log_a, agent_mask, eps, axis=1)
+    else:
+        g_new = _task_update(utility, state.f, log_b, task_mask, eps)
+        f_new = _agent_update(utility, g_new, log_a, agent_mask, eps)
     ratio = jnp.exp(jnp.clip((state.g - g_new) / eps, -30.0, 30.0))
     b = jnp.where(task_mask, jnp.exp(log_b), 0.0)
     error = jnp.sum(b * jnp.abs(ratio - 1.0)) / jnp.maximum(jnp.sum(b), 1.0)
-    f_new = _agent_update(utility, g_new, log_a, agent_mask, eps)
     return _Potentials(f_new, g_new, error, state.iteration + 1)
 
 
@@ -102,6 +123,7 @@ def _solve_while(utility, log_a, log_b, agent_mask, task_mask, config):
     """Forward fixed point with early stopping (not reverse-differentiable on its own)."""
     num_iterations, threshold, schedule = config[:3]
     init = _initial_potentials(agent_mask, task_mask)
+    init = _iterate(init, utility, log_a, log_b, agent_mask, task_mask, schedule, shifted=False)
 
     def _continue(state):
         not_converged = (state.error > threshold) | _annealed(state.iteration - 1, schedule)
@@ -117,6 +139,7 @@ def _solve_unrolled(utility, log_a, log_b, agent_mask, task_mask, config):
     """Fixed-length scan, each step checkpointed; converged states are frozen, not updated."""
     num_iterations, threshold, schedule = config
     init = _initial_potentials(agent_mask, task_mask)
+    init = _iterate(init, utility, log_a, log_b, agent_mask, task_mask, schedule, shifted=False)
 
     @jax.checkpoint
     def _body(state, _):
@@ -130,7 +153,7 @@ def _solve_unrolled(utility, log_a, log_b, agent_mask, task_mask, config):
         frozen = state._replace(error=stepped.error)
         return jax.tree.map(lambda old, new: jnp.where(converged, old, new), frozen, stepped), None
 
-    final, _ = jax.lax.scan(_body, init, None, length=num_iterations)
+    final, _ = jax.lax.scan(_body, init, None, length=num_iterations - 1)
     return final
 
 
