@@ -10,7 +10,12 @@ from marlax.coordination.consensus import RobustConsensus
 from marlax.coordination.layers import AssignmentHead, ConsensusMessage
 from marlax.coordination.pipeline import TensorConsensusPipeline
 from marlax.coordination.projection import AdaptiveProjection
-from marlax.coordination.rounding import assignment_cost, hungarian, round_assignment
+from marlax.coordination.rounding import (
+    assignment_cost,
+    auction_rounding,
+    hungarian,
+    round_assignment,
+)
 from marlax.coordination.sinkhorn import SinkhornResult, log_sinkhorn, uniform_marginals
 
 __all__ = [
@@ -22,6 +27,7 @@ __all__ = [
     "SinkhornResult",
     "TensorConsensusPipeline",
     "assignment_cost",
+    "auction_rounding",
     "hungarian",
     "log_sinkhorn",
     "round_assignment",
