@@ -115,24 +115,34 @@ def require(condition: bool, field: str, value: Any, expected: str) -> None:
         raise ConfigError(field, value, expected)
 
 
-def require_positive_int(field: str, value: Any) -> None:
-    """A setting that must be an integer >= 1."""
+def require_int_at_least(field: str, value: Any, minimum: int) -> None:
+    """A setting that must be an integer >= `minimum` (bools are not integers here)."""
     require(
-        isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+        isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
         field,
         value,
-        "an integer >= 1",
+        f"an integer >= {minimum}",
+    )
+
+
+def require_positive_int(field: str, value: Any) -> None:
+    """A setting that must be an integer >= 1."""
+    require_int_at_least(field, value, 1)
+
+
+def require_fraction(field: str, value: Any) -> None:
+    """A setting that must be a number in [0, 1) (a density or share)."""
+    require(
+        isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value < 1.0,
+        field,
+        value,
+        "a number in [0, 1)",
     )
 
 
 def require_nonnegative_int(field: str, value: Any) -> None:
     """A setting that must be an integer >= 0."""
-    require(
-        isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-        field,
-        value,
-        "an integer >= 0",
-    )
+    require_int_at_least(field, value, 0)
 
 
 def require_odd_positive_int(field: str, value: Any) -> None:

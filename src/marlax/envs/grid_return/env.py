@@ -14,6 +14,8 @@ from marlax.envs.base import (
     Env,
     Info,
     require,
+    require_fraction,
+    require_int_at_least,
     require_nonnegative_int,
     require_odd_positive_int,
     require_positive_int,
@@ -85,19 +87,12 @@ class GridReturn(Env):
     """Episode length in steps."""
 
     def __post_init__(self) -> None:
-        require(_is_int(self.width) and self.width >= 3, "width", self.width, "an integer >= 3")
-        require(_is_int(self.height) and self.height >= 3, "height", self.height, "an integer >= 3")
+        require_int_at_least("width", self.width, 3)
+        require_int_at_least("height", self.height, 3)
         require_positive_int("num_agents", self.num_agents)
         require_odd_positive_int("view_size", self.view_size)
         require_nonnegative_int("dig_time", self.dig_time)
-        require(
-            isinstance(self.wall_density, int | float)
-            and not isinstance(self.wall_density, bool)
-            and 0.0 <= self.wall_density < 1.0,
-            "wall_density",
-            self.wall_density,
-            "a number in [0, 1)",
-        )
+        require_fraction("wall_density", self.wall_density)
         require_positive_int("max_steps", self.max_steps)
         inner_cells = (self.width - 2) * (self.height - 2)
         require(
@@ -217,7 +212,3 @@ class GridReturn(Env):
 
     def render(self, state: State) -> jax.Array:
         return render_state(state)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -14,6 +14,8 @@ from marlax.envs.base import (
     Env,
     Info,
     require,
+    require_fraction,
+    require_int_at_least,
     require_nonnegative_int,
     require_odd_positive_int,
     require_positive_int,
@@ -89,14 +91,8 @@ class Scouts(Env):
     """Episode length in steps."""
 
     def __post_init__(self) -> None:
-        for field in ("width", "height"):
-            value = getattr(self, field)
-            require(
-                isinstance(value, int) and not isinstance(value, bool) and value >= 3,
-                field,
-                value,
-                "an integer >= 3",
-            )
+        require_int_at_least("width", self.width, 3)
+        require_int_at_least("height", self.height, 3)
         require_nonnegative_int("num_scouts", self.num_scouts)
         require_nonnegative_int("num_harvesters", self.num_harvesters)
         require(
@@ -108,14 +104,7 @@ class Scouts(Env):
         require_nonnegative_int("num_flags", self.num_flags)
         require_positive_int("harvester_move_every", self.harvester_move_every)
         require_odd_positive_int("view_size", self.view_size)
-        require(
-            isinstance(self.wall_density, int | float)
-            and not isinstance(self.wall_density, bool)
-            and 0.0 <= self.wall_density < 1.0,
-            "wall_density",
-            self.wall_density,
-            "a number in [0, 1)",
-        )
+        require_fraction("wall_density", self.wall_density)
         require_positive_int("max_steps", self.max_steps)
         inner_cells = (self.width - 2) * (self.height - 2)
         require(
