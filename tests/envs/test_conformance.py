@@ -48,6 +48,21 @@ def test_step_outputs_have_api_shapes(env, key):
     )
 
 
+def test_step_keeps_state_types(env, key):
+    """reset and step give states of identical shapes, dtypes and weak types, so a jitted
+    training loop does not compile twice (a weak-typed reset leaf once cost a full retrace)."""
+    reset_state = jax.eval_shape(env.reset, key)[1]
+    actions = jax.eval_shape(lambda: random_actions(jax.random.key(1), env, env.reset(key)[1]))
+    step_state = jax.eval_shape(env.step, key, reset_state, actions)[1]
+    assert jax.tree.structure(reset_state) == jax.tree.structure(step_state)
+    for before, after in zip(jax.tree.leaves(reset_state), jax.tree.leaves(step_state), strict=True):
+        assert (before.shape, before.dtype, before.weak_type) == (
+            after.shape,
+            after.dtype,
+            after.weak_type,
+        )
+
+
 def test_jit_equals_no_jit(env, key):
     obs, state = env.reset(key)
     jit_obs, jit_state = jax.jit(env.reset)(key)

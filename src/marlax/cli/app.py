@@ -14,7 +14,7 @@ from rich.console import Console
 
 from marlax.errors import ConfigError
 
-_COMMAND_MODULES: tuple[str, ...] = ("play", "meanfield", "bench")
+_COMMAND_MODULES: tuple[str, ...] = ("play", "meanfield", "bench", "runs")
 
 app = typer.Typer(
     name="marlax",

@@ -84,6 +84,14 @@ class GridEncoder(nn.Module):
         require_activation("encoder.activation", self.activation)
         super().__post_init__()
 
+    def _embed(self, ids: jax.Array, vocab_size: int, name: str) -> jax.Array:
+        """i32[...] -> f32[..., E] as a one-hot matmul: its gradient is a matmul too, where a
+        gather's is a scatter-add (about 10x slower on XLA:CPU). Out-of-table ids give NaN."""
+        table = self.param(name, nn.initializers.normal(1.0), (vocab_size, self.embed_dim))
+        one_hot = jax.nn.one_hot(ids, vocab_size, dtype=jnp.float32)
+        valid = ((ids >= 0) & (ids < vocab_size))[..., None]
+        return jnp.where(valid, one_hot @ table, jnp.nan)
+
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
         """i32[..., V, V, C] -> f32[..., output_size]."""
@@ -94,7 +102,7 @@ class GridEncoder(nn.Module):
             )
         activation = ACTIVATIONS[self.activation]
         embedded = [
-            nn.Embed(vocab_size, self.embed_dim, name=f"embed_{channel}")(obs[..., channel])
+            self._embed(obs[..., channel], vocab_size, f"embed_{channel}")
             for channel, vocab_size in enumerate(self.vocab_sizes)
         ]  # C x f32[..., V, V, E]
         if self.combine == "sum":
@@ -102,10 +110,28 @@ class GridEncoder(nn.Module):
         else:
             cells = jnp.concatenate(embedded, axis=-1)
         lead_shape = cells.shape[:-3]
-        # flax Conv takes one batch axis here; fold every leading axis into it
-        cells = cells.reshape((-1, *cells.shape[-3:]))
         for channels in self.conv_channels:
-            kernel = (self.kernel_size, self.kernel_size)
-            cells = activation(nn.Conv(channels, kernel, padding="SAME")(cells))
+            patches = _patches(cells, self.kernel_size)
+            cells = activation(nn.Dense(channels)(patches))
         flat = cells.reshape((*lead_shape, -1))
         return activation(nn.Dense(self.output_size)(flat))
+
+
+def _patches(cells: jax.Array, kernel_size: int) -> jax.Array:
+    """SAME-padded k x k neighbourhoods: f32[..., H, W, E] -> f32[..., H, W, k*k*E].
+
+    A Dense layer on these is a stride-1 SAME convolution. It is written as shifts and a
+    matmul because XLA:CPU runs a real convolution's gradient about 20x slower inside the
+    training loop's `scan`, and turns a convolution vmapped over seeds into a grouped one.
+    """
+    low = kernel_size // 2
+    high = kernel_size - 1 - low
+    height, width = cells.shape[-3:-1]
+    pad = [(0, 0)] * (cells.ndim - 3) + [(low, high), (low, high), (0, 0)]
+    padded = jnp.pad(cells, pad)
+    shifted = [
+        padded[..., row : row + height, col : col + width, :]
+        for row in range(kernel_size)
+        for col in range(kernel_size)
+    ]
+    return jnp.concatenate(shifted, axis=-1)

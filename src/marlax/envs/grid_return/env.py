@@ -137,7 +137,7 @@ class GridReturn(Env):
         state = State(
             terrain=terrain,
             positions=positions,
-            facing=jnp.full((self.num_agents,), Action.UP, jnp.int32),
+            facing=jnp.full((self.num_agents,), int(Action.UP), jnp.int32),
             frozen=jnp.zeros((self.num_agents,), jnp.int32),
             teleport_cells=teleport_cells,
             step=jnp.zeros((), jnp.int32),

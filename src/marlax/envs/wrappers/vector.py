@@ -24,7 +24,8 @@ class VectorEnv(Wrapper):
     at most `num_resets` envs finish in one step, mildly correlated beyond.
 
     Shapes: obs [B, N, ...], actions [B, N] or [B, N, A], reward f32[B, N],
-    done bool[B]; `info["final_obs"]` holds the pre-reset observation.
+    done bool[B]; `info["final_obs"]` and `info["final_state"]` hold the pre-reset
+    observation and state.
     """
 
     num_envs: int = 1
@@ -61,7 +62,8 @@ class VectorEnv(Wrapper):
             # the k-th finished env takes fresh episode k (mod the pool size)
             pick = (jnp.cumsum(done) - 1) % self._resets_per_step
             reset_obs, reset_state = jax.tree.map(lambda x: x[pick], (reset_obs, reset_state))
-        info = {**info, "final_obs": obs}
+        # the pre-reset state too: a centralised critic bootstraps from its global state
+        info = {**info, "final_obs": obs, "final_state": state}
         state = select_tree(done, reset_state, state)
         obs = select_tree(done, reset_obs, obs)
         return obs, state, reward, done, info

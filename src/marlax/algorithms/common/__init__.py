@@ -1,0 +1,1 @@
+"""Pieces every on-policy learner shares: advantage estimation and the PPO loss terms."""

@@ -1,0 +1,184 @@
+"""Epochs of minibatch gradient steps on one rollout.
+
+Every (env, agent) pair of the rollout is one sequence of T steps. Recurrent models learn on
+whole sequences, replayed from the memory they had when the rollout began (episode starts inside
+a sequence reset the memory, as when acting). Feed-forward models learn on shuffled single steps
+(the T * B * N samples are laid out as 1-step sequences). Minibatches split the sequence axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from marlax.algorithms.common.gae import gae, next_values
+from marlax.algorithms.common.losses import (
+    clipped_surrogate,
+    masked_mean,
+    normalize,
+    value_loss,
+)
+from marlax.algorithms.ppo.networks import Networks, Params
+from marlax.algorithms.ppo.types import Transition
+from marlax.models.heads import distribution
+
+
+class LossMetrics(NamedTuple):
+    """Means over one minibatch (f32[] each)."""
+
+    policy: jax.Array
+    value: jax.Array
+    entropy: jax.Array
+    approx_kl: jax.Array
+    clip_fraction: jax.Array
+    total: jax.Array
+
+
+@struct.dataclass
+class Batch:
+    """Learning data laid out as K sequences of length T: every leaf leads with [T, K]."""
+
+    transition: Transition
+    advantages: jax.Array  # f32[T, K]
+    targets: jax.Array  # f32[T, K]
+    weight: jax.Array  # f32[T, K] 1 for real agents, 0 for padding
+    actor_carry: Any  # [K, ...] memory before the first step
+    critic_carry: Any  # [K, ...]
+
+
+def advantages_and_targets(
+    transitions: Transition, last_value: jax.Array, gamma: float, gae_lambda: float
+) -> tuple[jax.Array, jax.Array]:
+    """GAE for every (env, agent) trajectory.
+
+    Args:
+        transitions: [T, B, N, ...].
+        last_value: f32[B, N].
+
+    Returns:
+        (advantages f32[T, B, N], targets f32[T, B, N]).
+    """
+
+    def _one(value_t, last, final_value_t, done_t, terminated_t, reward_t):
+        next_value_t = next_values(value_t, last, final_value_t, done_t, terminated_t)
+        return gae(reward_t, value_t, next_value_t, done_t, gamma, gae_lambda)
+
+    per_agent = jax.vmap(_one, in_axes=(1, 0, 1, 1, 1, 1), out_axes=1)
+    per_env = jax.vmap(per_agent, in_axes=(1, 0, 1, 1, 1, 1), out_axes=1)
+    t = transitions
+    return per_env(t.value, last_value, t.final_value, t.done, t.terminated, t.reward)
+
+
+def make_batch(
+    networks: Networks,
+    transitions: Transition,
+    advantages: jax.Array,
+    targets: jax.Array,
+    agent_valid: jax.Array,
+    actor_carry: Any,
+    critic_carry: Any,
+) -> Batch:
+    """Flatten [T, B, N] to [T, K]: K = B * N sequences, or K = T * B * N single steps (mlp).
+
+    Args:
+        agent_valid: bool[B, N]; actor_carry, critic_carry: [B, N, ...] memory at rollout start.
+    """
+    steps, envs, agents = advantages.shape
+    weight = jnp.broadcast_to(agent_valid.astype(jnp.float32), advantages.shape)
+    data = (transitions, advantages, targets, weight)
+    if networks.feed_forward:
+        count = steps * envs * agents
+        data = jax.tree.map(lambda x: x.reshape(1, count, *x.shape[3:]), data)
+        actor_carry, critic_carry = networks.initialize_carry((count,))
+    else:
+        count = envs * agents
+        data = jax.tree.map(lambda x: x.reshape(steps, count, *x.shape[3:]), data)
+        actor_carry, critic_carry = jax.tree.map(
+            lambda x: x.reshape(count, *x.shape[2:]), (actor_carry, critic_carry)
+        )
+    transitions, advantages, targets, weight = data
+    return Batch(transitions, advantages, targets, weight, actor_carry, critic_carry)
+
+
+def ppo_loss(
+    params: Params, networks: Networks, batch: Batch, ppo: Any
+) -> tuple[jax.Array, LossMetrics]:
+    """Clipped surrogate + value_coef * value loss - entropy_coef * entropy on one minibatch."""
+    t = batch.transition
+    _, (policy_output, value) = networks.actor.apply(
+        params["actor"], batch.actor_carry, t.model_obs, t.reset, method="sequence"
+    )
+    if networks.centralised:
+        _, (_, value) = networks.critic.apply(
+            params["critic"], batch.critic_carry, t.critic_obs, t.reset, method="sequence"
+        )
+    legal = None if t.legal_mask.shape[-1] == 0 else t.legal_mask
+    policy = distribution(policy_output, legal)
+    log_prob = policy.log_prob(t.action)
+    advantages = batch.advantages
+    if ppo.normalize_advantages:
+        advantages = normalize(advantages, batch.weight)
+    policy_loss, approx_kl, clip_fraction = clipped_surrogate(
+        log_prob, t.log_prob, advantages, batch.weight, ppo.clip_eps
+    )
+    critic_loss = value_loss(value, t.value, batch.targets, batch.weight, ppo.value_clip_eps)
+    entropy = masked_mean(policy.entropy(), batch.weight)
+    total = policy_loss + ppo.value_coef * critic_loss - ppo.entropy_coef * entropy
+    return total, LossMetrics(policy_loss, critic_loss, entropy, approx_kl, clip_fraction, total)
+
+
+def _minibatches(key: jax.Array, batch: Batch, num_minibatches: int) -> Batch:
+    """Shuffle the K sequences and split them: leaves [T, K] -> [M, T, K / M] (carries [M, K/M])."""
+    count = batch.advantages.shape[1]
+    order = jax.random.permutation(key, count)
+    size = count // num_minibatches
+
+    def _split_time_major(x: jax.Array) -> jax.Array:
+        x = jnp.take(x, order, axis=1)
+        x = x.reshape(x.shape[0], num_minibatches, size, *x.shape[2:])
+        return jnp.swapaxes(x, 0, 1)
+
+    def _split_carry(x: jax.Array) -> jax.Array:
+        return jnp.take(x, order, axis=0).reshape(num_minibatches, size, *x.shape[1:])
+
+    data = (batch.transition, batch.advantages, batch.targets, batch.weight)
+    transition, advantages, targets, weight = jax.tree.map(_split_time_major, data)
+    actor_carry, critic_carry = jax.tree.map(_split_carry, (batch.actor_carry, batch.critic_carry))
+    return Batch(transition, advantages, targets, weight, actor_carry, critic_carry)
+
+
+def learn(
+    key: jax.Array,
+    networks: Networks,
+    optimizer: optax.GradientTransformation,
+    params: Params,
+    opt_state: Any,
+    batch: Batch,
+    ppo: Any,
+) -> tuple[Params, Any, LossMetrics]:
+    """`ppo.num_epochs` passes of `ppo.num_minibatches` gradient steps.
+
+    Returns:
+        (params, opt_state, metrics: each f32[] the mean over all minibatch steps).
+    """
+    grad_fn = jax.value_and_grad(ppo_loss, has_aux=True)
+
+    def _minibatch_step(carry: tuple, minibatch: Batch) -> tuple:
+        """Carries (params, opt_state); stacks the minibatch's LossMetrics."""
+        params, opt_state = carry
+        (_, metrics), grads = grad_fn(params, networks, minibatch, ppo)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), metrics
+
+    def _epoch(carry: tuple, epoch_key: jax.Array) -> tuple:
+        """Carries (params, opt_state); stacks the epoch's LossMetrics [M]."""
+        minibatches = _minibatches(epoch_key, batch, ppo.num_minibatches)
+        return jax.lax.scan(_minibatch_step, carry, minibatches)
+
+    epoch_keys = jax.random.split(key, ppo.num_epochs)
+    (params, opt_state), metrics = jax.lax.scan(_epoch, (params, opt_state), epoch_keys)
+    return params, opt_state, jax.tree.map(jnp.mean, metrics)

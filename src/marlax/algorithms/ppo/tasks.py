@@ -1,0 +1,199 @@
+"""Several environments in one batch: padding, task ids and per-task stepping.
+
+Each task is one registered env with its own number of parallel copies. The learner sees one
+batch `[B_total, N_max, ...]`: tasks are concatenated on the env axis, agents are padded to the
+largest team (padded agents have `agent_valid = False` and count for nothing in the loss),
+actions are padded to the largest action set (padded actions are illegal), and observations are
+padded to one shape with the task id appended, so the model knows which task it is playing:
+a one-hot for vector observations, an extra channel holding the id for grid observations.
+A single task passes through unchanged (no task id, no padding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlax.envs.base import Env
+from marlax.envs.spaces import Box, Discrete, Space
+from marlax.envs.wrappers import VectorEnv
+
+
+def _is_grid(space: Space) -> bool:
+    return isinstance(space, Box) and len(space.shape) == 3
+
+
+@dataclass(frozen=True)
+class Task:
+    """One env of a (multi-)task run.
+
+    Attributes:
+        name: the registered env name (used in metric keys).
+        env: the environment.
+        num_envs: B_i parallel copies.
+        num_resets: the reset pool of its `VectorEnv` (None = exact resets).
+    """
+
+    name: str
+    env: Env
+    num_envs: int
+    num_resets: int | None = None
+
+    @property
+    def vector_env(self) -> VectorEnv:
+        return VectorEnv(self.env, num_envs=self.num_envs, num_resets=self.num_resets)
+
+
+@dataclass(frozen=True)
+class TaskLayout:
+    """How the tasks' observations, agents and actions are laid out in the joint batch."""
+
+    tasks: tuple[Task, ...]
+
+    @property
+    def num_tasks(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def multi_task(self) -> bool:
+        return self.num_tasks > 1
+
+    @property
+    def total_envs(self) -> int:
+        """B_total."""
+        return sum(task.num_envs for task in self.tasks)
+
+    @property
+    def max_agents(self) -> int:
+        """N_max."""
+        return max(task.env.num_agents for task in self.tasks)
+
+    @property
+    def env_offsets(self) -> tuple[int, ...]:
+        """Where each task's envs start on the joint env axis."""
+        return tuple(int(x) for x in np.cumsum([0] + [t.num_envs for t in self.tasks])[:-1])
+
+    @property
+    def action_space(self) -> Space:
+        """Discrete(A_max) for discrete tasks; a single continuous task keeps its Box."""
+        spaces = [task.env.action_space for task in self.tasks]
+        if not self.multi_task:
+            return spaces[0]
+        return Discrete(max(space.n for space in spaces))
+
+    @property
+    def continuous(self) -> bool:
+        return not isinstance(self.action_space, Discrete)
+
+    @property
+    def observation_space(self) -> Box:
+        """The padded per-agent observation space the model sees."""
+        spaces = [task.env.observation_space for task in self.tasks]
+        if not self.multi_task:
+            return spaces[0]
+        high = max(max(space.high for space in spaces), self.num_tasks - 1)
+        if _is_grid(spaces[0]):
+            view = spaces[0].shape[:2]
+            channels = max(space.shape[2] for space in spaces) + 1
+            return Box(0, high, (*view, channels), spaces[0].dtype)
+        features = max(space.shape[0] for space in spaces) + self.num_tasks
+        low = min(space.low for space in spaces)
+        return Box(min(low, 0.0), high, (features,), "float32")
+
+    @property
+    def agent_valid(self) -> jax.Array:
+        """bool[B_total, N_max]: real agents (not padding)."""
+        rows = [
+            np.broadcast_to(np.arange(self.max_agents) < task.env.num_agents, (task.num_envs, self.max_agents))
+            for task in self.tasks
+        ]
+        return jnp.asarray(np.concatenate(rows, axis=0))
+
+    def model_obs(self, task_index: int, obs: jax.Array) -> jax.Array:
+        """One task's observations as the model sees them.
+
+        Args:
+            obs: [B_i, N_i, *obs_shape_i].
+
+        Returns:
+            [B_i, N_max, *padded_obs_shape] (unchanged for a single task).
+        """
+        if not self.multi_task:
+            return obs
+        target = self.observation_space
+        batch, agents = obs.shape[:2]
+        pad_agents = [(0, 0), (0, self.max_agents - agents)]
+        if _is_grid(target):
+            extra = target.shape[2] - 1 - obs.shape[-1]
+            padded = jnp.pad(obs, pad_agents + [(0, 0), (0, 0), (0, extra)])
+            task_id = jnp.full((*padded.shape[:-1], 1), task_index, padded.dtype)
+            return jnp.concatenate([padded, task_id], axis=-1).astype(target.dtype)
+        extra = target.shape[0] - self.num_tasks - obs.shape[-1]
+        padded = jnp.pad(obs.astype(jnp.float32), pad_agents + [(0, extra)])
+        one_hot = jax.nn.one_hot(task_index, self.num_tasks, dtype=jnp.float32)
+        one_hot = jnp.broadcast_to(one_hot, (batch, self.max_agents, self.num_tasks))
+        return jnp.concatenate([padded, one_hot], axis=-1)
+
+    def legal_mask(self, task_index: int, env_state: Any) -> jax.Array | None:
+        """bool[B_i, N_max, A_max] legal actions (None for continuous actions)."""
+        if self.continuous:
+            return None
+        task = self.tasks[task_index]
+        mask = jax.vmap(task.env.action_mask)(env_state)  # bool[B_i, N_i, A_i]
+        if not self.multi_task:
+            return mask
+        agents, actions = mask.shape[1:]
+        # padded agents keep action 0 legal so their (ignored) distribution stays finite
+        mask = jnp.pad(mask, [(0, 0), (0, 0), (0, self.action_space.n - actions)])
+        filler = jnp.zeros((mask.shape[0], self.max_agents - agents, mask.shape[2]), bool)
+        return jnp.concatenate([mask, filler.at[..., 0].set(True)], axis=1)
+
+    def env_actions(self, task_index: int, actions: jax.Array) -> jax.Array:
+        """The task's own agents' actions: [B_i, N_max, ...] -> [B_i, N_i, ...]."""
+        return actions[:, : self.tasks[task_index].env.num_agents]
+
+    def pad_agents(self, task_index: int, values: jax.Array) -> jax.Array:
+        """[B_i, N_i, ...] -> [B_i, N_max, ...] with zeros for padded agents."""
+        agents = values.shape[1]
+        pad = [(0, 0), (0, self.max_agents - agents)] + [(0, 0)] * (values.ndim - 2)
+        return jnp.pad(values, pad)
+
+    def critic_size(self) -> int:
+        """S_max + N_max (+ M): what the centralised critic reads per agent."""
+        sizes = []
+        for task in self.tasks:
+            obs_space = task.env.observation_space
+            dummy_obs = jnp.zeros((task.env.num_agents, *obs_space.shape), obs_space.dtype)
+            _, dummy_state = jax.eval_shape(task.env.reset, jax.random.key(0))
+            shape = jax.eval_shape(task.env.global_state, dummy_state, dummy_obs).shape
+            sizes.append(int(np.prod(shape)))
+        return max(sizes) + self.max_agents + (self.num_tasks if self.multi_task else 0)
+
+    def critic_obs(self, task_index: int, env_state: Any, obs: jax.Array) -> jax.Array:
+        """Per-agent centralised-critic input: [global state, agent one-hot, task one-hot].
+
+        Args:
+            env_state: the task's batched env state [B_i].
+            obs: [B_i, N_i, ...] its raw observations.
+
+        Returns:
+            f32[B_i, N_max, critic_size].
+        """
+        task = self.tasks[task_index]
+        global_state = jax.vmap(task.env.global_state)(env_state, obs).astype(jnp.float32)
+        global_state = global_state.reshape(global_state.shape[0], -1)
+        batch = global_state.shape[0]
+        parts_size = self.critic_size() - self.max_agents - (self.num_tasks if self.multi_task else 0)
+        global_state = jnp.pad(global_state, [(0, 0), (0, parts_size - global_state.shape[1])])
+        parts = [
+            jnp.broadcast_to(global_state[:, None, :], (batch, self.max_agents, parts_size)),
+            jnp.broadcast_to(jnp.eye(self.max_agents, dtype=jnp.float32), (batch, self.max_agents, self.max_agents)),
+        ]
+        if self.multi_task:
+            one_hot = jax.nn.one_hot(task_index, self.num_tasks, dtype=jnp.float32)
+            parts.append(jnp.broadcast_to(one_hot, (batch, self.max_agents, self.num_tasks)))
+        return jnp.concatenate(parts, axis=-1)

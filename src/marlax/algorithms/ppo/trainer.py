@@ -1,0 +1,168 @@
+"""`Trainer`: builds envs, networks and optimiser from a config; one jitted call per log step.
+
+    trainer = Trainer(config)
+    state = trainer.init(jax.random.key(config.run.seed))    # TrainState, leading seed axis S
+    state, metrics = trainer.update(state)                   # run.log_every updates, one program
+
+Seeds are a vmap axis: every leaf of the state leads with S = `run.num_seeds`. With several local
+devices the env batch is sharded over them (`jax.sharding`, a 1-D mesh named "data"); parameters,
+optimiser state and keys are replicated, and XLA inserts the reductions. Random draws do not
+depend on the sharding, so training equals single-device training up to float reassociation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from marlax.algorithms.ppo.networks import Networks, make_networks
+from marlax.algorithms.ppo.rollout import reset_runner
+from marlax.algorithms.ppo.tasks import Task, TaskLayout
+from marlax.algorithms.ppo.types import TrainState
+from marlax.algorithms.ppo.update import make_optimizer, ppo_update, task_labels
+from marlax.envs.base import require
+from marlax.envs.registry import make
+
+DATA_AXIS = "data"
+
+
+def build_layout(config: Any) -> TaskLayout:
+    """The tasks of a `TrainConfig`, each env built from the registry."""
+    tasks = tuple(
+        Task(spec.name, make(spec.name, **dict(spec.params)), spec.num_envs, spec.num_resets)
+        for spec in config.envs
+    )
+    return TaskLayout(tasks)
+
+
+def _strong(leaf: jax.Array) -> jax.Array:
+    """The leaf without a weak type (keys pass unchanged)."""
+    if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        return leaf
+    return jax.lax.convert_element_type(leaf, leaf.dtype)
+
+
+class Trainer:
+    """PPO on the tasks of a `TrainConfig` (see the module docstring for the call pattern)."""
+
+    def __init__(self, config: Any, devices: list | None = None) -> None:
+        self.config = config
+        self.ppo = config.ppo
+        self.layout = build_layout(config)
+        self.networks: Networks = make_networks(
+            config.model, self.layout, centralised=config.ppo.critic == "centralised"
+        )
+        self.num_updates = config.num_updates
+        self.optimizer = make_optimizer(config.ppo, self.num_updates)
+        self.devices = self._pick_devices(devices)
+        self.mesh = Mesh(np.asarray(self.devices), (DATA_AXIS,))
+        self._init = None
+        self._update = None
+
+    @property
+    def task_labels(self) -> tuple[str, ...]:
+        return task_labels(self.layout)
+
+    @property
+    def env_steps_per_update(self) -> int:
+        """rollout_length * B_total: environment steps one update collects (per seed)."""
+        return self.ppo.rollout_length * self.layout.total_envs
+
+    def _pick_devices(self, devices: list | None) -> list:
+        if devices is not None:
+            return list(devices)
+        available = jax.local_devices()
+        wanted = self.config.run.devices or len(available)
+        require(
+            wanted <= len(available),
+            "run.devices",
+            wanted,
+            f"at most the {len(available)} local devices",
+        )
+        for task in self.layout.tasks:
+            if task.num_envs % wanted:
+                # fall back to the largest device count that splits every task's envs
+                wanted = int(np.gcd.reduce([t.num_envs for t in self.layout.tasks] + [wanted]))
+                break
+        return available[:wanted]
+
+    # ---- shardings -------------------------------------------------------------------------
+
+    def _state_sharding(self, state: TrainState) -> TrainState:
+        """Env batch axis (axis 1, after seeds) sharded over devices; all else replicated."""
+        replicated = NamedSharding(self.mesh, PartitionSpec())
+        batch_split = NamedSharding(self.mesh, PartitionSpec(None, DATA_AXIS))
+        runner = jax.tree.map(lambda _: batch_split, state.runner)
+        rest = jax.tree.map(lambda _: replicated, state.replace(runner=None))
+        return rest.replace(runner=runner)
+
+    def _abstract_state(self) -> TrainState:
+        keys = jax.random.split(jax.random.key(0), self.config.run.num_seeds)
+        return jax.eval_shape(self._init_seeds, keys)
+
+    # ---- the programs -----------------------------------------------------------------------
+
+    def _init_one(self, key: jax.Array) -> TrainState:
+        init_key, runner_key, key = jax.random.split(key, 3)
+        params = self.networks.init(init_key, self.layout)
+        opt_state = self.optimizer.init(params)
+        runner = reset_runner(runner_key, self.layout, self.networks)
+        state = TrainState(params, opt_state, runner, key, jnp.zeros((), jnp.int32))
+        # a weak-typed leaf would change type after one update and force a second compile
+        return jax.tree.map(_strong, state)
+
+    def _init_seeds(self, keys: jax.Array) -> TrainState:
+        return jax.vmap(self._init_one)(keys)
+
+    def _updates_one(self, state: TrainState) -> tuple[TrainState, dict]:
+        """`run.log_every` updates of one seed; metrics stacked to f32[log_every]."""
+
+        def _body(carry: TrainState, _: None) -> tuple:
+            return ppo_update(carry, self.layout, self.networks, self.optimizer, self.ppo)
+
+        return jax.lax.scan(_body, state, None, length=self.config.run.log_every)
+
+    def _updates_seeds(self, state: TrainState) -> tuple[TrainState, dict]:
+        return jax.vmap(self._updates_one)(state)
+
+    def _compiled(self) -> None:
+        if self._update is not None:
+            return
+        sharding = self._state_sharding(self._abstract_state())
+        replicated = NamedSharding(self.mesh, PartitionSpec())
+        self._init = jax.jit(self._init_seeds, out_shardings=sharding)
+        self._update = jax.jit(
+            self._updates_seeds,
+            in_shardings=(sharding,),
+            out_shardings=(sharding, replicated),
+            donate_argnums=0,
+        )
+
+    def init(self, key: jax.Array) -> TrainState:
+        """A fresh TrainState for `run.num_seeds` seeds split from `key` (leading axis S)."""
+        self._compiled()
+        return self._init(jax.random.split(key, self.config.run.num_seeds))
+
+    def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
+        """`run.log_every` PPO updates of every seed in one jitted call.
+
+        The input state is donated: use only the returned one.
+
+        Returns:
+            (state, metrics): each metric f32[S, log_every].
+        """
+        self._compiled()
+        return self._update(state)
+
+    def place(self, state: TrainState) -> TrainState:
+        """Put a restored (host) state onto this trainer's devices and shardings."""
+        self._compiled()
+        return jax.device_put(state, self._state_sharding(state))
+
+    def abstract_state(self) -> TrainState:
+        """Shapes and dtypes of a TrainState (for restoring checkpoints)."""
+        return self._abstract_state()

@@ -1,0 +1,68 @@
+"""The containers PPO carries between steps and updates (leading axes in the comments).
+
+Per-seed shapes; the trainer adds a leading seed axis S to every leaf of `TrainState`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from flax import struct
+
+
+@struct.dataclass
+class TaskRunner:
+    """The running episodes of one task."""
+
+    env_state: Any  # [B_i] batched env state
+    obs: jax.Array  # [B_i, N_i, *obs_shape_i] current observations
+    episode_return: jax.Array  # f32[B_i, N_i] return so far of the running episodes
+    episode_length: jax.Array  # i32[B_i]
+
+
+@struct.dataclass
+class RunnerState:
+    """Everything a rollout continues from."""
+
+    tasks: tuple[TaskRunner, ...]
+    reset: jax.Array  # bool[B_total] the next step starts an episode
+    actor_carry: Any  # [B_total, N_max, ...] actor memory
+    critic_carry: Any  # [B_total, N_max, ...] critic memory, () for IPPO
+
+
+@struct.dataclass
+class TrainState:
+    """One seed's learner: parameters, optimiser, episodes in flight and its key."""
+
+    params: Any  # {"actor": ..., "critic": ...}
+    opt_state: Any
+    runner: RunnerState
+    key: jax.Array  # key[]
+    update: jax.Array  # i32[] updates done
+
+
+@struct.dataclass
+class Transition:
+    """One rollout step of the joint batch: every field leads with [B_total, N_max]."""
+
+    model_obs: jax.Array  # [B, N, *model_obs_shape] what the actor saw
+    critic_obs: jax.Array  # f32[B, N, S] what the centralised critic saw, or f32[B, N, 0]
+    reset: jax.Array  # bool[B, N] this step started an episode
+    action: jax.Array  # i32[B, N] or f32[B, N, A]
+    log_prob: jax.Array  # f32[B, N]
+    value: jax.Array  # f32[B, N]
+    reward: jax.Array  # f32[B, N] (0 for padded agents)
+    done: jax.Array  # bool[B, N] the episode ended at this step
+    terminated: jax.Array  # bool[B, N] ... in a terminal state (no bootstrap)
+    final_value: jax.Array  # f32[B, N] V(final_obs) for bootstrapping through truncation
+    legal_mask: jax.Array  # bool[B, N, A] legal actions; bool[B, N, 0] for continuous actions
+
+
+@struct.dataclass
+class EpisodeStats:
+    """Episodes that ended at one step, per env of the joint batch."""
+
+    finished: jax.Array  # bool[B_total]
+    episode_return: jax.Array  # f32[B_total] mean over the task's agents
+    episode_length: jax.Array  # i32[B_total]

@@ -1,0 +1,106 @@
+"""One PPO update of one seed: rollout, advantages, epochs; plus the numbers it reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from marlax.algorithms.ppo.learn import advantages_and_targets, learn, make_batch
+from marlax.algorithms.ppo.networks import Networks
+from marlax.algorithms.ppo.rollout import rollout
+from marlax.algorithms.ppo.tasks import TaskLayout
+from marlax.algorithms.ppo.types import EpisodeStats, TrainState
+
+
+def make_optimizer(ppo: Any, num_updates: int) -> optax.GradientTransformation:
+    """Adam (eps 1e-5) after global-norm clipping; the learning rate falls linearly to 0 over
+    the run when `ppo.anneal_lr` (per update, as in PureJaxRL/JaxMARL)."""
+    steps_per_update = ppo.num_epochs * ppo.num_minibatches
+
+    def _annealed(count: jax.Array) -> jax.Array:
+        done_fraction = (count // steps_per_update) / num_updates
+        return ppo.learning_rate * (1.0 - done_fraction)
+
+    learning_rate = _annealed if ppo.anneal_lr else ppo.learning_rate
+    return optax.chain(
+        optax.clip_by_global_norm(ppo.max_grad_norm), optax.adam(learning_rate, eps=1e-5)
+    )
+
+
+def task_labels(layout: TaskLayout) -> tuple[str, ...]:
+    """Metric names of the tasks: the env name, numbered where one env appears twice."""
+    names = [task.name for task in layout.tasks]
+    return tuple(
+        name if names.count(name) == 1 else f"{name}.{names[:i].count(name)}"
+        for i, name in enumerate(names)
+    )
+
+
+def episode_metrics(layout: TaskLayout, stats: EpisodeStats) -> dict[str, jax.Array]:
+    """Mean return and length of the episodes that ended during a rollout, per task.
+
+    Args:
+        stats: [T, B_total] from `rollout`.
+
+    Returns:
+        `return/<task>`, `length/<task>`, `episodes/<task>` (f32[] each; NaN where no episode
+        ended), and `return`, the mean over tasks that finished any.
+    """
+    metrics = {}
+    per_task = []
+    for label, task, offset in zip(
+        task_labels(layout), layout.tasks, layout.env_offsets, strict=True
+    ):
+        window = slice(offset, offset + task.num_envs)
+        finished = stats.finished[:, window].astype(jnp.float32)
+        count = finished.sum()
+        safe = jnp.maximum(count, 1.0)
+        mean_return = (stats.episode_return[:, window] * finished).sum() / safe
+        mean_length = (stats.episode_length[:, window] * finished).sum() / safe
+        metrics[f"return/{label}"] = jnp.where(count > 0, mean_return, jnp.nan)
+        metrics[f"length/{label}"] = jnp.where(count > 0, mean_length, jnp.nan)
+        metrics[f"episodes/{label}"] = count
+        per_task.append(metrics[f"return/{label}"])
+    metrics["return"] = jnp.nanmean(jnp.stack(per_task))
+    return metrics
+
+
+def ppo_update(
+    state: TrainState,
+    layout: TaskLayout,
+    networks: Networks,
+    optimizer: optax.GradientTransformation,
+    ppo: Any,
+) -> tuple[TrainState, dict[str, jax.Array]]:
+    """Collect `ppo.rollout_length` steps, compute GAE, run the epochs.
+
+    Returns:
+        (the next TrainState, metrics: f32[] each, see `episode_metrics` and `loss/*`).
+    """
+    key, rollout_key, learn_key = jax.random.split(state.key, 3)
+    start = state.runner
+    runner, transitions, stats, last_value = rollout(
+        rollout_key, layout, networks, state.params, start, ppo.rollout_length
+    )
+    advantages, targets = advantages_and_targets(
+        transitions, last_value, ppo.gamma, ppo.gae_lambda
+    )
+    batch = make_batch(
+        networks,
+        transitions,
+        advantages,
+        targets,
+        layout.agent_valid,
+        start.actor_carry,
+        start.critic_carry,
+    )
+    params, opt_state, losses = learn(
+        learn_key, networks, optimizer, state.params, state.opt_state, batch, ppo
+    )
+    metrics = episode_metrics(layout, stats)
+    metrics.update({f"loss/{name}": value for name, value in losses._asdict().items()})
+    next_state = TrainState(params, opt_state, runner, key, state.update + 1)
+    return next_state, metrics

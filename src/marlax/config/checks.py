@@ -1,0 +1,161 @@
+"""Cross-field checks of a whole `TrainConfig`: they build the envs and the model to see them.
+
+Building is cheap (envs are frozen dataclasses of settings; a model is an unbound flax
+module), so `TrainConfig.__post_init__` runs these on every construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from marlax.config.validators import check_setting_names
+from marlax.envs.base import Env
+from marlax.envs.spaces import Box, Discrete
+from marlax.errors import ConfigError
+from marlax.models.registry import ENCODERS, make_model_for_spaces
+
+if TYPE_CHECKING:
+    from marlax.config.schema import TrainConfig
+
+MAX_LISTED_DIVISOR = 64
+_MODULE_FIELDS = ("parent", "name")
+
+
+def check_train_config(config: TrainConfig) -> None:
+    """Every check that needs the envs: task kinds, model settings, minibatches, devices.
+
+    Raises:
+        ConfigError: on `envs`, `model.*`, `ppo.num_minibatches` or `run.devices`.
+    """
+    envs = [task.make_env() for task in config.envs]
+    if config.multi_task:
+        check_tasks_compatible([task.name for task in config.envs], envs)
+    check_model(config, envs)
+    check_minibatches(config, max(env.num_agents for env in envs))
+    check_devices(config)
+
+
+def observation_kind(env: Env) -> str:
+    """'vector D=18', 'grid V=11 C=2', or another description of one agent's observation."""
+    space = env.observation_space
+    if not isinstance(space, Box):
+        return f"{space}"
+    integer = np.issubdtype(np.dtype(space.dtype), np.integer)
+    if not integer and len(space.shape) == 1:
+        return f"vector D={space.shape[0]}"
+    if integer and len(space.shape) == 3 and space.shape[0] == space.shape[1]:
+        return f"grid V={space.shape[0]} C={space.shape[2]}"
+    return f"{space.dtype} Box {space.shape}"
+
+
+def _shared_kind(env: Env) -> str:
+    """The part of the observation kind that tasks trained by one policy must share."""
+    kind = observation_kind(env)
+    if kind.startswith("vector"):
+        return "vector"
+    if kind.startswith("grid"):
+        return kind.split(" C=")[0]
+    return kind
+
+
+def check_tasks_compatible(names: list[str], envs: list[Env]) -> None:
+    """Tasks of one policy: all float vectors, or all integer grids of one view size V,
+    and all with Discrete actions."""
+    kinds = {_shared_kind(env) for env in envs}
+    discrete = all(isinstance(env.action_space, Discrete) for env in envs)
+    supported = kinds == {"vector"} or (len(kinds) == 1 and kinds.pop().startswith("grid V="))
+    if not (supported and discrete):
+        value = tuple(
+            f"{name}: {observation_kind(env)}, {env.action_space}"
+            for name, env in zip(names, envs, strict=True)
+        )
+        raise ConfigError(
+            "envs",
+            value,
+            "tasks that share the observation kind (all float vectors Box (D,), or all integer "
+            "grids Box (V, V, C) with one V) and all have Discrete actions, or a single task",
+        )
+
+
+def module_settings(cls: type) -> list[str]:
+    """Settings a flax module class accepts (its fields, less flax's own)."""
+    return [field.name for field in dataclasses.fields(cls) if field.name not in _MODULE_FIELDS]
+
+
+def check_model(config: TrainConfig, envs: list[Env]) -> None:
+    """The model settings build a model for every task's spaces (errors name `model.*`)."""
+    model = config.model
+    for index, env in enumerate(envs):
+        space = env.observation_space
+        grid = isinstance(space, Box) and len(space.shape) == 3
+        encoder_cls = ENCODERS["grid" if grid else "vector"]
+        check_setting_names("model.encoder", model.encoder, module_settings(encoder_cls))
+        try:
+            make_model_for_spaces(
+                model.name,
+                env.observation_space,
+                env.action_space,
+                encoder_settings=model.encoder,
+                log_std_init=model.log_std_init,
+                **model.core,
+            )
+        except ConfigError as error:
+            if error.field in ("observation_space", "action_space"):
+                task = config.envs[index].name
+                raise ConfigError(
+                    f"envs.{index}.name",
+                    task,
+                    f"an env whose {error.field} a model can take: {error.expected}, "
+                    f"not {error.value}",
+                ) from None
+            field = error.field if error.field.startswith("model.") else f"model.{error.field}"
+            raise ConfigError(field, error.value, error.expected) from None
+
+
+def minibatch_batch(config: TrainConfig, max_agents: int) -> tuple[int, str]:
+    """The batch the learner splits into minibatches, and what it counts.
+
+    Recurrent models split whole sequences (total_num_envs x max_agents); "mlp" splits
+    samples (rollout_length x total_num_envs x max_agents).
+    """
+    sequences = config.total_num_envs * max_agents
+    if config.model.name != "mlp":
+        return sequences, (
+            f"{sequences} sequences (total_num_envs {config.total_num_envs} x max_agents "
+            f"{max_agents}; recurrent models split whole sequences)"
+        )
+    samples = config.ppo.rollout_length * sequences
+    return samples, (
+        f"{samples} samples (rollout_length {config.ppo.rollout_length} x total_num_envs "
+        f"{config.total_num_envs} x max_agents {max_agents})"
+    )
+
+
+def check_minibatches(config: TrainConfig, max_agents: int) -> None:
+    """`ppo.num_minibatches` splits the batch into equal parts."""
+    batch, described = minibatch_batch(config, max_agents)
+    num_minibatches = config.ppo.num_minibatches
+    if batch % num_minibatches:
+        divisors = [d for d in range(1, min(batch, MAX_LISTED_DIVISOR) + 1) if batch % d == 0]
+        raise ConfigError(
+            "ppo.num_minibatches",
+            num_minibatches,
+            f"a divisor of the batch of {described}: one of {', '.join(map(str, divisors))}",
+        )
+
+
+def check_devices(config: TrainConfig) -> None:
+    """`run.devices`, when set, divides every task's num_envs (each device gets equal shards)."""
+    devices = config.run.devices
+    if devices is None:
+        return
+    for index, task in enumerate(config.envs):
+        if task.num_envs % devices:
+            raise ConfigError(
+                "run.devices",
+                devices,
+                f"a divisor of every task's num_envs (envs.{index}.num_envs = {task.num_envs})",
+            )

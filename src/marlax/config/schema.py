@@ -1,0 +1,226 @@
+"""The typed training config: one frozen dataclass per concern.
+
+    TrainConfig(envs=(TaskConfig(name="simple_spread"),), model=ModelConfig(),
+                ppo=PPOConfig(), run=RunConfig())
+
+Every field is checked at construction (type, range; `ConfigError` with the field's
+name); a section's fields are named relative to it (`learning_rate`), and `load.py`
+prefixes the section (`ppo.learning_rate`, `envs.0.num_envs`). `TrainConfig` also runs
+the cross-field checks of `checks.py` (model settings, minibatch split, multi-task
+observation kinds, devices), so a constructed `TrainConfig` is always trainable.
+Derived quantities are properties and are never written back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from marlax.config import checks
+from marlax.config.validators import (
+    REQUIRED,
+    boolean,
+    check_fields,
+    check_setting_names,
+    choice,
+    instance_of,
+    integer,
+    mapping,
+    number,
+    optional,
+    spec,
+    string,
+)
+from marlax.envs.base import Env, require
+from marlax.envs.registry import list_envs, make
+from marlax.errors import ConfigError
+from marlax.models.registry import CORES, list_models
+
+CRITICS = ("independent", "centralised")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskConfig:
+    """One environment to train on and how many copies of it run in parallel."""
+
+    name: str = spec(REQUIRED, choice(list_envs))
+    """A registered environment (`marlax.envs.registry.list_envs()`)."""
+    num_envs: int = spec(64, integer(1))
+    """Parallel copies of this environment B_i (>= 1)."""
+    params: dict[str, Any] = spec({}, mapping())
+    """Environment settings, passed as `make(name, **params)`; JSON lists become tuples."""
+    num_resets: int | None = spec(None, optional(integer(1), "exact resets"))
+    """Fresh episodes drawn per step by `VectorEnv` (1..num_envs); None = reset exactly."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.num_resets is not None:
+            require(
+                self.num_resets <= self.num_envs,
+                "num_resets",
+                self.num_resets,
+                f"at most num_envs = {self.num_envs}, or null (exact resets)",
+            )
+        self.make_env()
+
+    def make_env(self) -> Env:
+        """The environment `make(name, **params)`; a rejected setting names `params.<key>`."""
+        try:
+            return make(self.name, **self.params)
+        except ConfigError as error:
+            # the registry names unknown settings "<env>.<key>"; the envs name theirs "<key>"
+            field = error.field.removeprefix(f"{self.name}.")
+            raise ConfigError(f"params.{field}", error.value, error.expected) from None
+        except (TypeError, ValueError) as error:
+            raise ConfigError(
+                "params", self.params, f"settings {self.name} accepts ({error})"
+            ) from error
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """The policy/value network (`marlax.models.registry.make_model_for_spaces`)."""
+
+    name: str = spec("mlp", choice(list_models))
+    """Memory core: one of `marlax.models.registry.list_models()`; all but "mlp" are recurrent."""
+    encoder: dict[str, Any] = spec({}, mapping())
+    """Encoder settings (`encoder_settings`); the encoder kind follows the observation space."""
+    core: dict[str, Any] = spec({}, mapping())
+    """Core settings, e.g. {"hidden_size": 128} for "gru"."""
+    log_std_init: float = spec(0.0, number())
+    """Initial log standard deviation of the Gaussian policy (continuous actions only)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_setting_names("core", self.core, checks.module_settings(CORES[self.name]))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PPOConfig:
+    """Proximal policy optimisation (clipped surrogate, GAE)."""
+
+    total_env_steps: int = spec(1_000_000, integer(1))
+    """Environment steps to train for, summed over all envs (>= 1; agents not counted)."""
+    rollout_length: int = spec(128, integer(1))
+    """T, steps per env per update (>= 1)."""
+    num_epochs: int = spec(4, integer(1))
+    """Passes over each rollout batch (>= 1)."""
+    num_minibatches: int = spec(4, integer(1))
+    """Equal parts each epoch splits the batch into (>= 1; must divide the batch)."""
+    gamma: float = spec(0.99, number(0.0, 1.0))
+    """Discount per step, in [0, 1]."""
+    gae_lambda: float = spec(0.95, number(0.0, 1.0))
+    """GAE lambda, in [0, 1]."""
+    clip_eps: float = spec(0.2, number(0.0, 1.0, open_low=True, open_high=True))
+    """Ratio clip of the surrogate loss, in (0, 1)."""
+    value_clip_eps: float | None = spec(
+        0.2, optional(number(0.0, open_low=True), "no value clipping")
+    )
+    """Clip of the value update around the old value (> 0); None = no value clipping."""
+    entropy_coef: float = spec(0.01, number(0.0))
+    """Weight of the entropy bonus (>= 0)."""
+    value_coef: float = spec(0.5, number(0.0))
+    """Weight of the value loss (>= 0)."""
+    max_grad_norm: float = spec(0.5, number(0.0, open_low=True))
+    """Global gradient-norm clip (> 0)."""
+    learning_rate: float = spec(2.5e-4, number(0.0, open_low=True))
+    """Adam step size (> 0)."""
+    anneal_lr: bool = spec(True, boolean())
+    """Decay the learning rate linearly to 0 over `num_updates`."""
+    normalize_advantages: bool = spec(True, boolean())
+    """Standardise advantages per minibatch."""
+    critic: str = spec("independent", choice(CRITICS))
+    """Value function: "independent" (IPPO, from the agent's own obs) or "centralised"
+    (MAPPO, a critic on `env.global_state`)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Seeds, logging, checkpoints and where the run folder goes."""
+
+    seed: int = spec(0, integer(0))
+    """Root PRNG seed (>= 0)."""
+    num_seeds: int = spec(1, integer(1))
+    """Independent seeds trained at once as a vmap axis (>= 1)."""
+    log_every: int = spec(1, integer(1))
+    """Updates per host round-trip and metrics line (>= 1)."""
+    checkpoint_every: int = spec(10, integer(1))
+    """Updates between checkpoints (>= 1, a multiple of log_every)."""
+    runs_dir: str = spec("runs", string())
+    """Folder that holds run folders."""
+    name: str | None = spec(None, optional(string(forbidden="/\\"), "a fresh name"))
+    """Run folder name under runs_dir; None = a fresh adjective-animal-NN."""
+    devices: int | None = spec(None, optional(integer(1), "all local devices"))
+    """Local devices to shard the env batch over (must divide every num_envs); None = all."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        require(self.name not in (".", ".."), "name", self.name, "a folder name other than . or ..")
+        require(
+            self.checkpoint_every % self.log_every == 0,
+            "checkpoint_every",
+            self.checkpoint_every,
+            f"a multiple of run.log_every = {self.log_every}",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Everything `marlax train` needs; build it with `marlax.config.load_config`."""
+
+    envs: tuple[TaskConfig, ...]
+    """Tasks trained together (>= 1); more than one = multi-task, one shared policy."""
+    model: ModelConfig = spec(ModelConfig, instance_of(ModelConfig))
+    """The policy/value network."""
+    ppo: PPOConfig = spec(PPOConfig, instance_of(PPOConfig))
+    """The learner."""
+    run: RunConfig = spec(RunConfig, instance_of(RunConfig))
+    """Seeds, logging and the run folder."""
+
+    def __post_init__(self) -> None:
+        envs = tuple(self.envs) if isinstance(self.envs, list | tuple) else self.envs
+        ok = isinstance(envs, tuple) and len(envs) >= 1
+        ok = ok and all(isinstance(task, TaskConfig) for task in envs)
+        require(ok, "envs", envs, "a non-empty tuple of TaskConfig")
+        object.__setattr__(self, "envs", envs)
+        check_fields(self)
+        minimum = self.steps_per_update
+        require(
+            self.num_updates >= 1,
+            "ppo.total_env_steps",
+            self.ppo.total_env_steps,
+            f"at least {minimum} = rollout_length {self.ppo.rollout_length} x total_num_envs "
+            f"{self.total_num_envs} (one update)",
+        )
+        checks.check_train_config(self)
+
+    @property
+    def total_num_envs(self) -> int:
+        """B, parallel envs summed over tasks."""
+        return sum(task.num_envs for task in self.envs)
+
+    @property
+    def steps_per_update(self) -> int:
+        """Env steps one update collects: rollout_length x total_num_envs."""
+        return self.ppo.rollout_length * self.total_num_envs
+
+    @property
+    def num_updates(self) -> int:
+        """Updates in the run: total_env_steps // steps_per_update (>= 1 once validated)."""
+        return self.ppo.total_env_steps // self.steps_per_update
+
+    @property
+    def multi_task(self) -> bool:
+        """More than one task."""
+        return len(self.envs) > 1
+
+    @property
+    def max_agents(self) -> int:
+        """N, the most agents of any task (smaller teams are padded to it)."""
+        return max(task.make_env().num_agents for task in self.envs)
+
+
+__all__ = ["CRITICS", "ModelConfig", "PPOConfig", "RunConfig", "TaskConfig", "TrainConfig"]
