@@ -211,3 +211,15 @@ def test_load_from_dict_equals_direct_construction():
         ppo=PPOConfig(total_env_steps=1000, rollout_length=5, num_minibatches=2),
     )
     assert load_from_dict(_small()) == direct
+
+
+def test_energy_flow_float_images_load_with_the_image_encoder():
+    image_settings = ['model.encoder={"conv_channels": [4], "channel_affine": true}']
+    config = load_from_dict(_small(name="energy_flow"), image_settings)
+    assert config.envs[0].name == "energy_flow"
+    assert config.model.encoder == {"conv_channels": (4,), "channel_affine": True}
+    # settings are checked against the image encoder: an id-grid setting names its field
+    error = _error(_small(name="energy_flow"), ['model.encoder={"vocab_sizes": [4]}'])
+    assert error.field == "model.encoder.vocab_sizes" and "channel_affine" in str(error)
+    error = _error(_small(name="energy_flow"), ['model.encoder={"kernel_size": 0}'])
+    assert (error.field, error.value) == ("model.encoder.kernel_size", 0)

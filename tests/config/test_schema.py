@@ -227,8 +227,9 @@ def test_model_settings_are_checked_against_the_task_spaces():
     vector = ModelConfig(encoder={"hidden_sizes": [0]})
     error = _error(lambda: TrainConfig(envs=(TaskConfig(name="nback"),), model=vector))
     assert (error.field, error.value) == ("model.encoder.hidden_sizes", (0,))
-    error = _error(lambda: TrainConfig(envs=(TaskConfig(name="energy_flow"),)))
-    assert (error.field, error.value) == ("envs.0.name", "energy_flow")
+    image = ModelConfig(encoder={"embed_dim": 4})  # energy_flow takes the image encoder
+    error = _error(lambda: TrainConfig(envs=(TaskConfig(name="energy_flow"),), model=image))
+    assert error.field == "model.encoder.embed_dim"
 
 
 def test_devices_must_divide_every_task():

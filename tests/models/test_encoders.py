@@ -1,4 +1,4 @@
-"""Vector and id-grid encoders, and a grid-observation model end to end."""
+"""Vector, id-grid and image encoders, and grid- and image-observation models end to end."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from marlax.envs.registry import make
 from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
 from marlax.models import GridEncoder, VectorEncoder, make_model_for_spaces
+from marlax.models.base import ACTIVATIONS, lead_axes
+from marlax.models.encoders import ImageEncoder, _patches
 from tests.models.helpers import unroll
 
 V, C = 5, 2
@@ -32,10 +35,11 @@ def test_grid_encoder_shapes_and_tables(combine: str, key: jax.Array) -> None:
     grids = _grid(key, (2, 3))
     params = jax.jit(encoder.init)(key, grids)
     # one table per channel, of size vocab_sizes[c]
-    chex.assert_shape(params["params"]["embed_0"]["embedding"], (4, 3))
-    chex.assert_shape(params["params"]["embed_1"]["embedding"], (3, 3))
+    chex.assert_shape(params["params"]["embed_0"], (4, 3))
+    chex.assert_shape(params["params"]["embed_1"], (3, 3))
     conv_in = 3 if combine == "sum" else 3 * C
-    chex.assert_shape(params["params"]["Conv_0"]["kernel"], (3, 3, conv_in, 4))
+    # the conv is a Dense on 3 x 3 patches: kernel [k*k*E, out]
+    chex.assert_shape(params["params"]["Dense_0"]["kernel"], (3 * 3 * conv_in, 4))
     apply = jax.jit(encoder.apply)
     features = apply(params, grids)
     chex.assert_shape(features, (2, 3, 6))
@@ -96,3 +100,174 @@ def test_grid_model_from_spaces_sequence_equals_steps(key: jax.Array) -> None:
     chex.assert_shape((logits, value), ((length, *batch, 6), (length, *batch)))
     _, (logits_loop, _) = unroll(jax.jit(model.apply), params, carry, grids, reset_seq)
     chex.assert_trees_all_close(logits, logits_loop, atol=2e-5, rtol=2e-5)
+
+
+# ---- SAME convs as `_patches` + Dense, checked against lax.conv_general_dilated ----------
+
+
+def _lax_conv(cells: jax.Array, dense: dict, kernel_size: int) -> jax.Array:
+    """A real SAME conv with the Dense layer's kernel reshaped to HWIO, plus its bias."""
+    in_channels = cells.shape[-1]
+    kernel = dense["kernel"].reshape(kernel_size, kernel_size, in_channels, -1)
+    lead_shape = cells.shape[:-3]
+    batch = cells.reshape((-1, *cells.shape[-3:]))
+    out = jax.lax.conv_general_dilated(
+        batch, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+    out = out.reshape((*lead_shape, *out.shape[1:]))
+    return out + lead_axes(dense["bias"], out.ndim - 1)
+
+
+def _reference_head(params: dict, cells: jax.Array, num_convs: int, kernel_size: int, act):
+    """Convs by lax, flatten, output Dense: the path every conv encoder ends with."""
+    for layer in range(num_convs):
+        cells = act(_lax_conv(cells, params[f"Dense_{layer}"], kernel_size))
+    flat = cells.reshape((*cells.shape[:-3], -1))
+    dense = params[f"Dense_{num_convs}"]
+    return act(flat @ dense["kernel"] + lead_axes(dense["bias"], flat.ndim - 1))
+
+
+@pytest.mark.parametrize("kernel_size", [1, 2, 3])
+def test_patches_dense_equals_lax_same_conv(kernel_size: int, key: jax.Array) -> None:
+    cells_key, kernel_key, bias_key = jax.random.split(key, 3)
+    cells = jax.random.normal(cells_key, (2, 4, 5, 3))  # H != W catches a swapped axis
+    dense = {
+        "kernel": jax.random.normal(kernel_key, (kernel_size * kernel_size * 3, 6)),
+        "bias": jax.random.normal(bias_key, (6,)),
+    }
+    patches = _patches(cells, kernel_size)
+    chex.assert_shape(patches, (2, 4, 5, kernel_size * kernel_size * 3))
+    ours = patches @ dense["kernel"] + lead_axes(dense["bias"], 3)
+    np.testing.assert_allclose(ours, _lax_conv(cells, dense, kernel_size), atol=1e-5)
+
+
+def test_grid_encoder_equals_lookup_and_lax_convs(key: jax.Array) -> None:
+    encoder = GridEncoder(VOCAB, embed_dim=3, conv_channels=(4, 2), output_size=6)
+    grids = _grid(key, (2, 3))
+    params = encoder.init(key, grids)["params"]
+    # table lookup by indexing (a gather), not the encoder's one-hot matmul
+    cells = params["embed_0"][grids[..., 0]] + params["embed_1"][grids[..., 1]]
+    expected = _reference_head(params, cells, 2, 3, ACTIVATIONS["relu"])
+    features = encoder.apply({"params": params}, grids)
+    np.testing.assert_allclose(features, expected, atol=1e-5)
+
+
+# ---- ImageEncoder ---------------------------------------------------------------------
+
+H, W, IMAGE_C = 5, 4, 3
+
+
+@pytest.mark.parametrize("lead", [(), (3,), (2, 3)])
+def test_image_encoder_shapes_over_leading_axes(lead: tuple[int, ...], key: jax.Array) -> None:
+    encoder = ImageEncoder(conv_channels=(4,), output_size=6, activation="tanh")
+    images = jax.random.uniform(key, (2, 3, H, W, IMAGE_C))
+    params = encoder.init(key, images)
+    chex.assert_shape(params["params"]["Dense_0"]["kernel"], (3 * 3 * IMAGE_C, 4))
+    chex.assert_shape(params["params"]["Dense_1"]["kernel"], (H * W * 4, 6))
+    full = encoder.apply(params, images)
+    chex.assert_shape(full, (2, 3, 6))
+    # leading axes are batch axes: any [*lead] slice gives the same rows as the full batch
+    rows = images.reshape(6, H, W, IMAGE_C)[: int(np.prod(lead))].reshape((*lead, H, W, IMAGE_C))
+    features = encoder.apply(params, rows)
+    chex.assert_shape(features, (*lead, 6))
+    np.testing.assert_allclose(
+        features.reshape(-1, 6), full.reshape(6, 6)[: int(np.prod(lead))], atol=1e-6
+    )
+
+
+def test_image_encoder_equals_affine_and_lax_convs(key: jax.Array) -> None:
+    params_key, scale_key, shift_key, obs_key = jax.random.split(key, 4)
+    encoder = ImageEncoder(conv_channels=(4, 2), output_size=6, channel_affine=True)
+    images = jax.random.uniform(obs_key, (2, H, W, IMAGE_C))
+    params = encoder.init(params_key, images)["params"]
+    np.testing.assert_array_equal(params["channel_scale"], np.ones(IMAGE_C))
+    np.testing.assert_array_equal(params["channel_shift"], np.zeros(IMAGE_C))
+    # non-trivial affine so a dropped or mis-broadcast scale/shift shows up
+    params = {
+        **params,
+        "channel_scale": jax.random.normal(scale_key, (IMAGE_C,)),
+        "channel_shift": jax.random.normal(shift_key, (IMAGE_C,)),
+    }
+    cells = (
+        images * params["channel_scale"][None, None, None]
+        + params["channel_shift"][None, None, None]
+    )
+    expected = _reference_head(params, cells, 2, 3, ACTIVATIONS["relu"])
+    features = encoder.apply({"params": params}, images)
+    np.testing.assert_allclose(features, expected, atol=1e-5)
+    # without the affine there are no such parameters, and the head alone is the encoder
+    plain = ImageEncoder(conv_channels=(), output_size=6, activation="tanh")
+    plain_params = plain.init(params_key, images)["params"]
+    assert set(plain_params) == {"Dense_0"}
+    expected = _reference_head(plain_params, images, 0, 3, ACTIVATIONS["tanh"])
+    np.testing.assert_allclose(plain.apply({"params": plain_params}, images), expected, atol=1e-5)
+
+
+def test_image_encoder_rejects_a_vector(key: jax.Array) -> None:
+    encoder = ImageEncoder()
+    with pytest.raises(ValueError, match="H, W, C"):
+        encoder.init(key, jnp.zeros((2, 5)))
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"conv_channels": (0,)}, "encoder.conv_channels"),
+        ({"conv_channels": [4]}, "encoder.conv_channels"),
+        ({"kernel_size": 0}, "encoder.kernel_size"),
+        ({"output_size": 2.0}, "encoder.output_size"),
+        ({"activation": "sigmoid"}, "encoder.activation"),
+        ({"channel_affine": 1}, "encoder.channel_affine"),
+    ],
+)
+def test_image_encoder_bad_settings_raise_config_error(settings: dict, field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ImageEncoder(**settings)
+    assert caught.value.field == field
+
+
+def test_spaces_pick_the_encoder_and_refuse_other_boxes() -> None:
+    image_space = make("energy_flow").observation_space
+    assert image_space == Box(0.0, 1.0, (5, 5, 5))
+    model = make_model_for_spaces("mlp", image_space, Discrete(5))
+    assert isinstance(model.encoder, ImageEncoder)
+    assert isinstance(
+        make_model_for_spaces("mlp", Box(0, 3, (5, 5, 2), "int32"), Discrete(5)).encoder,
+        GridEncoder,
+    )
+    with pytest.raises(ConfigError) as caught:
+        make_model_for_spaces(
+            "mlp", image_space, Discrete(5), encoder_settings={"vocab_sizes": [4]}
+        )
+    assert caught.value.field == "encoder.vocab_sizes"
+    for space in (Box(0.0, 1.0, (4, 4)), Box(0, 3, (6,), "int32"), Discrete(3)):
+        with pytest.raises(ConfigError) as caught:
+            make_model_for_spaces("mlp", space, Discrete(5))
+        assert caught.value.field == "observation_space"
+
+
+def test_image_model_from_energy_flow_space_sequence_equals_steps(key: jax.Array) -> None:
+    obs_key, init_key = jax.random.split(key)
+    obs_space = make("energy_flow").observation_space
+    model = make_model_for_spaces(
+        "gru",
+        obs_space,
+        Discrete(5),
+        encoder_settings={"conv_channels": [4], "output_size": 8, "channel_affine": True},
+        hidden_size=8,
+    )
+    assert model.encoder.conv_channels == (4,)
+    length, batch = 4, (2, 3)
+    images = obs_space.sample(obs_key, (length, *batch))
+    reset_seq = jnp.zeros((length, *batch), bool).at[2, 0, 1].set(True)
+    carry = model.initialize_carry(batch)
+    params = jax.jit(model.init)(init_key, carry, images[0], reset_seq[0])
+    sequence = jax.jit(functools.partial(model.apply, method="sequence"))
+    _, (logits, value) = sequence(params, carry, images, reset_seq)
+    chex.assert_shape((logits, value), ((length, *batch, 5), (length, *batch)))
+    chex.assert_tree_all_finite((logits, value))
+    _, (logits_loop, value_loop) = unroll(jax.jit(model.apply), params, carry, images, reset_seq)
+    chex.assert_trees_all_close((logits, value), (logits_loop, value_loop), atol=2e-5, rtol=2e-5)
+    # the reset clears memory: after it, env (0, 1) acts as if its episode began at step 2
+    _, (fresh_logits, _) = unroll(jax.jit(model.apply), params, carry, images[2:], reset_seq[2:])
+    np.testing.assert_allclose(logits[2:, 0, 1], fresh_logits[:, 0, 1], atol=2e-5, rtol=2e-5)

@@ -63,7 +63,7 @@ def test_settings_reach_the_modules_and_lists_become_tuples() -> None:
         ("transformer", {"norm": "batchnorm"}, "core.norm"),
         ("transformer", {"context_length": 0}, "core.context_length"),
         ("ssm", {"state_size": -1}, "core.state_size"),
-        ("gru", {"encoder": "image"}, "model.encoder"),
+        ("gru", {"encoder": "pixels"}, "model.encoder"),
         ("gru", {"encoder_settings": {"depth": 2}}, "encoder.depth"),
         ("gru", {"num_actions": 0}, "num_actions"),
     ],

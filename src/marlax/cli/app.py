@@ -14,7 +14,7 @@ from rich.console import Console
 
 from marlax.errors import ConfigError
 
-_COMMAND_MODULES: tuple[str, ...] = ("play", "meanfield", "bench", "runs")
+_COMMAND_MODULES: tuple[str, ...] = ("train", "play", "runs", "meanfield", "bench")
 
 app = typer.Typer(
     name="marlax",

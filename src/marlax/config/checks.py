@@ -15,7 +15,7 @@ from marlax.config.validators import check_setting_names
 from marlax.envs.base import Env
 from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
-from marlax.models.registry import ENCODERS, make_model_for_spaces
+from marlax.models.registry import ENCODERS, encoder_for_space, make_model_for_spaces
 
 if TYPE_CHECKING:
     from marlax.config.schema import TrainConfig
@@ -89,11 +89,9 @@ def check_model(config: TrainConfig, envs: list[Env]) -> None:
     """The model settings build a model for every task's spaces (errors name `model.*`)."""
     model = config.model
     for index, env in enumerate(envs):
-        space = env.observation_space
-        grid = isinstance(space, Box) and len(space.shape) == 3
-        encoder_cls = ENCODERS["grid" if grid else "vector"]
-        check_setting_names("model.encoder", model.encoder, module_settings(encoder_cls))
         try:
+            encoder_cls = ENCODERS[encoder_for_space(env.observation_space)]
+            check_setting_names("model.encoder", model.encoder, module_settings(encoder_cls))
             make_model_for_spaces(
                 model.name,
                 env.observation_space,

@@ -36,7 +36,7 @@ from marlax.envs.registry import list_envs, make
 from marlax.errors import ConfigError
 from marlax.models.registry import CORES, list_models
 
-CRITICS = ("independent", "centralised")
+CRITICS = ("independent", "centralised", "shared")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,8 +130,10 @@ class PPOConfig:
     normalize_advantages: bool = spec(True, boolean())
     """Standardise advantages per minibatch."""
     critic: str = spec("independent", choice(CRITICS))
-    """Value function: "independent" (IPPO, from the agent's own obs) or "centralised"
-    (MAPPO, a critic on `env.global_state`)."""
+    """Value function: "independent" (IPPO: a separate network on the agent's own obs),
+    "centralised" (MAPPO: a separate network on `env.global_state`) or "shared" (a value head
+    on the policy network's torso: half the compute, but the value loss then shapes the
+    policy's features)."""
 
     def __post_init__(self) -> None:
         check_fields(self)

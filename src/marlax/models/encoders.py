@@ -1,17 +1,19 @@
-"""Observation encoders: f32 feature vectors and i32 id grids to f32 features.
+"""Observation encoders: f32 feature vectors, i32 id grids and f32 images to f32 features.
 
-Both work on any number of leading (batch, time) axes and expose `obs_rank`, the number of
+All work on any number of leading (batch, time) axes and expose `obs_rank`, the number of
 trailing axes that make up one observation.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from marlax.envs.base import require, require_positive_int
-from marlax.models.base import ACTIVATIONS, require_activation, require_int_tuple
+from marlax.models.base import ACTIVATIONS, lead_axes, require_activation, require_int_tuple
 
 GRID_COMBINES = ("sum", "concat")
 
@@ -109,12 +111,84 @@ class GridEncoder(nn.Module):
             cells = sum(embedded[1:], embedded[0])
         else:
             cells = jnp.concatenate(embedded, axis=-1)
-        lead_shape = cells.shape[:-3]
-        for channels in self.conv_channels:
-            patches = _patches(cells, self.kernel_size)
-            cells = activation(nn.Dense(channels)(patches))
-        flat = cells.reshape((*lead_shape, -1))
-        return activation(nn.Dense(self.output_size)(flat))
+        return _convs_and_dense(
+            cells, self.conv_channels, self.kernel_size, self.output_size, activation
+        )
+
+
+class ImageEncoder(nn.Module):
+    """An encoder for float images: f32[..., H, W, C] -> f32[..., output_size].
+
+    An optional learned per-channel affine `scale * obs + shift` (scale starts at 1, shift at
+    0), then the same SAME-padded conv stack, flatten and Dense layer as `GridEncoder`.
+
+    Attributes:
+        conv_channels: output channels of each conv layer.
+        kernel_size: square conv kernel size.
+        output_size: features of the final Dense layer.
+        activation: name in `ACTIVATIONS`.
+        channel_affine: whether to learn the per-channel scale and shift.
+    """
+
+    conv_channels: tuple[int, ...] = (16, 16)
+    kernel_size: int = 3
+    output_size: int = 64
+    activation: str = "relu"
+    channel_affine: bool = False
+
+    obs_rank = 3
+
+    def __post_init__(self) -> None:
+        require_int_tuple("encoder.conv_channels", self.conv_channels, allow_empty=True)
+        require_positive_int("encoder.kernel_size", self.kernel_size)
+        require_positive_int("encoder.output_size", self.output_size)
+        require_activation("encoder.activation", self.activation)
+        require(
+            isinstance(self.channel_affine, bool),
+            "encoder.channel_affine",
+            self.channel_affine,
+            "true or false",
+        )
+        super().__post_init__()
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        """f32[..., H, W, C] -> f32[..., output_size]."""
+        if obs.ndim < 3:
+            raise ValueError(f"ImageEncoder expects obs [..., H, W, C], got shape {obs.shape}")
+        cells = obs.astype(jnp.float32)
+        if self.channel_affine:
+            num_channels = cells.shape[-1]
+            scale = self.param("channel_scale", nn.initializers.ones, (num_channels,))
+            shift = self.param("channel_shift", nn.initializers.zeros, (num_channels,))
+            cells = cells * lead_axes(scale, cells.ndim - 1) + lead_axes(shift, cells.ndim - 1)
+        return _convs_and_dense(
+            cells,
+            self.conv_channels,
+            self.kernel_size,
+            self.output_size,
+            ACTIVATIONS[self.activation],
+        )
+
+
+def _convs_and_dense(
+    cells: jax.Array,
+    conv_channels: tuple[int, ...],
+    kernel_size: int,
+    output_size: int,
+    activation: Callable[[jax.Array], jax.Array],
+) -> jax.Array:
+    """SAME convs (`_patches` + Dense), flatten, Dense: f32[..., H, W, E] -> f32[..., output_size].
+
+    Called inside a compact `__call__`, so its Dense layers belong to that module (named
+    `Dense_0 .. Dense_{L-1}` for the convs, `Dense_L` for the output layer).
+    """
+    lead_shape = cells.shape[:-3]
+    for channels in conv_channels:
+        patches = _patches(cells, kernel_size)
+        cells = activation(nn.Dense(channels)(patches))
+    flat = cells.reshape((*lead_shape, -1))
+    return activation(nn.Dense(output_size)(flat))
 
 
 def _patches(cells: jax.Array, kernel_size: int) -> jax.Array:
@@ -124,7 +198,8 @@ def _patches(cells: jax.Array, kernel_size: int) -> jax.Array:
     matmul because XLA:CPU runs a real convolution's gradient about 20x slower inside the
     training loop's `scan`, and turns a convolution vmapped over seeds into a grouped one.
     """
-    low = kernel_size // 2
+    # lax/flax SAME: the extra pad of an even kernel goes after (bottom/right)
+    low = (kernel_size - 1) // 2
     high = kernel_size - 1 - low
     height, width = cells.shape[-3:-1]
     pad = [(0, 0)] * (cells.ndim - 3) + [(low, high), (low, high), (0, 0)]

@@ -12,7 +12,7 @@ from marlax.envs.base import require
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
-from marlax.models.encoders import GridEncoder, VectorEncoder
+from marlax.models.encoders import GridEncoder, ImageEncoder, VectorEncoder
 from marlax.models.gru import GRUCore
 from marlax.models.heads import PolicyValueHead
 from marlax.models.mlp import MLPCore
@@ -25,7 +25,7 @@ CORES: dict[str, type] = {
     "transformer": TransformerCore,
     "ssm": SSMCore,
 }
-ENCODERS: dict[str, type] = {"vector": VectorEncoder, "grid": GridEncoder}
+ENCODERS: dict[str, type] = {"vector": VectorEncoder, "grid": GridEncoder, "image": ImageEncoder}
 _LINEN_FIELDS = ("parent", "name")
 
 
@@ -60,8 +60,10 @@ def make_model(
         name: "mlp", "gru", "transformer" or "ssm".
         num_actions: A, discrete actions or the continuous action dimension.
         continuous: False for logits f32[..., A], True for a diagonal Gaussian.
-        encoder: "vector" for f32[..., D] observations, "grid" for i32[..., V, V, C] id grids.
-        encoder_settings: fields of `VectorEncoder` or `GridEncoder` (grids need `vocab_sizes`).
+        encoder: "vector" for f32[..., D] observations, "grid" for i32[..., V, V, C] id grids,
+            "image" for f32[..., H, W, C] float images.
+        encoder_settings: fields of `VectorEncoder`, `GridEncoder` (grids need `vocab_sizes`)
+            or `ImageEncoder`.
         log_std_init: initial Gaussian log-std (continuous only).
         **core_settings: fields of the core (e.g. `hidden_size` for "gru", `context_length`,
             `num_layers`, `num_heads`, `d_model` for "transformer").
@@ -78,6 +80,28 @@ def make_model(
     return RecurrentModel(encoder=encoder_module, core=core_module, head=head)
 
 
+def encoder_for_space(observation_space: Space) -> str:
+    """The `ENCODERS` name for one agent's observation space.
+
+    A rank-1 float `Box` gets "vector", a rank-3 integer `Box` "grid" (ids), a rank-3 float
+    `Box` "image".
+
+    Raises:
+        ConfigError: on `observation_space` for any other space.
+    """
+    if isinstance(observation_space, Box) and len(observation_space.shape) in (1, 3):
+        integer_obs = np.issubdtype(np.dtype(observation_space.dtype), np.integer)
+        if len(observation_space.shape) == 3:
+            return "grid" if integer_obs else "image"
+        if not integer_obs:
+            return "vector"
+    raise ConfigError(
+        "observation_space",
+        observation_space,
+        "a float Box (D,), a float Box (H, W, C) or an integer Box (V, V, C)",
+    )
+
+
 def make_model_for_spaces(
     name: str,
     observation_space: Space,
@@ -89,23 +113,15 @@ def make_model_for_spaces(
     """`make_model` with the encoder and head read off one agent's spaces.
 
     An integer `Box(0, max_id, (V, V, C))` observation gets a grid encoder with
-    `vocab_sizes = (max_id + 1,) * C`; a rank-1 float `Box` gets a vector encoder.
-    `Discrete(n)` actions give n logits; a float `Box(shape=(A,))` a Gaussian over A.
+    `vocab_sizes = (max_id + 1,) * C`; a rank-3 float `Box` an image encoder; a rank-1 float
+    `Box` a vector encoder. `Discrete(n)` actions give n logits; a float `Box(shape=(A,))` a
+    Gaussian over A.
     """
-    if not isinstance(observation_space, Box):
-        raise ConfigError("observation_space", observation_space, "a Box")
-    integer_obs = np.issubdtype(np.dtype(observation_space.dtype), np.integer)
+    encoder = encoder_for_space(observation_space)
     encoder_settings = dict(encoder_settings or {})
-    if integer_obs and len(observation_space.shape) == 3:
-        encoder = "grid"
+    if encoder == "grid":
         vocab = int(observation_space.high) + 1
         encoder_settings.setdefault("vocab_sizes", (vocab,) * observation_space.shape[-1])
-    elif not integer_obs and len(observation_space.shape) == 1:
-        encoder = "vector"
-    else:
-        raise ConfigError(
-            "observation_space", observation_space, "a float Box (D,) or an integer Box (V, V, C)"
-        )
     if isinstance(action_space, Discrete):
         num_actions, continuous = action_space.n, False
     elif isinstance(action_space, Box) and len(action_space.shape) == 1:

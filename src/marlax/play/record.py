@@ -4,7 +4,9 @@
     for chunk in render_frames(env, trajectory.states):   # u8[C, H, W, 3] per chunk
         ...
 
-`record_episode` does both and returns every frame at once.
+`record_episode` does both and returns every frame at once. A policy with memory (a trained
+recurrent network) goes in as `memory_policy=`, a traced argument, so its parameters are not
+baked into the program.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from flax import struct
 
 from marlax.envs.base import Env
-from marlax.play.policy import Policy, random_policy
+from marlax.play.policy import MemoryPolicy, Policy, StatelessPolicy, random_policy
 
 
 @struct.dataclass
@@ -27,6 +29,7 @@ class Trajectory:
 
     states: Any  # env State with a leading [T + 1] axis: the reset state, then each step's state
     # (the state an episode ended in is kept; the next step starts from a fresh reset)
+    actions: jax.Array  # i32[T, N] or f32[T, N, A] the actions taken
     reward: jax.Array  # f32[T, N]
     done: jax.Array  # bool[T] an episode ended at this step
 
@@ -37,6 +40,8 @@ class _Carry:
 
     obs: jax.Array  # [N, ...]
     state: Any  # env State
+    memory: Any  # the policy's memory after the last step
+    reset: jax.Array  # bool[] the next step starts an episode
 
 
 class EpisodeReturn(NamedTuple):
@@ -47,44 +52,60 @@ class EpisodeReturn(NamedTuple):
     finished: bool  # False for the tail that the rollout cut off
 
 
-def rollout(key: jax.Array, env: Env, num_steps: int, policy: Policy | None = None) -> Trajectory:
+def rollout(
+    key: jax.Array,
+    env: Env,
+    num_steps: int,
+    policy: Policy | None = None,
+    memory_policy: MemoryPolicy | None = None,
+) -> Trajectory:
     """Play `num_steps` steps from a reset, resetting after every finished episode.
 
     Args:
         key: PRNG key.
         env: the environment (static under jit).
         num_steps: T >= 1 (static).
-        policy: `policy(key, obs, state) -> actions`; None plays uniform legal actions.
+        policy: `policy(key, obs, state) -> actions` (static); None plays uniform legal actions.
+        memory_policy: a `MemoryPolicy` (traced), used instead of `policy`; its memory is
+            carried from step to step and told `reset` at every episode start.
 
     Returns:
-        The `Trajectory` (states [T + 1], reward f32[T, N], done bool[T]).
+        The `Trajectory` (states [T + 1], actions [T, N, ...], reward f32[T, N], done bool[T]).
     """
-    policy = random_policy(env) if policy is None else policy
+    if memory_policy is None:
+        memory_policy = StatelessPolicy(random_policy(env) if policy is None else policy)
+    elif policy is not None:
+        raise ValueError("pass either policy or memory_policy, not both")
     reset_key, loop_key = jax.random.split(key)
     obs, state = env.reset(reset_key)
 
     def _body(
         carry: _Carry, step_key: jax.Array
-    ) -> tuple[_Carry, tuple[Any, jax.Array, jax.Array]]:
-        """Carries the obs/state to act on; stacks the post-step state, reward and done."""
+    ) -> tuple[_Carry, tuple[Any, jax.Array, jax.Array, jax.Array]]:
+        """Carries the obs/state/memory to act on; stacks the post-step state, the actions,
+        reward and done."""
         policy_key, env_key, reset_key = jax.random.split(step_key, 3)
-        actions = policy(policy_key, carry.obs, carry.state)
+        actions, memory = memory_policy.act(
+            policy_key, carry.obs, carry.state, carry.memory, carry.reset
+        )
         obs, state, reward, done, _ = env.step(env_key, carry.state, actions)
         # unbatched here, so a cond really skips the reset on most steps
         next_obs, next_state = jax.lax.cond(
             done, lambda: env.reset(reset_key), lambda: (obs, state)
         )
-        return _Carry(next_obs, next_state), (state, reward, done)
+        return _Carry(next_obs, next_state, memory, done), (state, actions, reward, done)
 
-    _, (states, reward, done) = jax.lax.scan(
-        _body, _Carry(obs, state), jax.random.split(loop_key, num_steps)
+    start = _Carry(obs, state, memory_policy.initial_memory(), jnp.ones((), bool))
+    _, (states, actions, reward, done) = jax.lax.scan(
+        _body, start, jax.random.split(loop_key, num_steps)
     )
     states = jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest]), state, states)
-    return Trajectory(states=states, reward=reward, done=done)
+    return Trajectory(states=states, actions=actions, reward=reward, done=done)
 
 
 jitted_rollout = jax.jit(rollout, static_argnames=("env", "num_steps", "policy"))
-"""`rollout` compiled once per (env, num_steps, policy): pass those three by keyword."""
+"""`rollout` compiled once per (env, num_steps, policy) and kind of `memory_policy`: pass
+them by keyword."""
 
 
 def render_frames(env: Env, states: Any, chunk_size: int = 16) -> Iterator[np.ndarray]:
@@ -138,9 +159,28 @@ def episode_returns(reward: np.ndarray, done: np.ndarray) -> list[EpisodeReturn]
     return episodes
 
 
+def steps_for_episodes(done: np.ndarray, num_episodes: int) -> int:
+    """How many steps of a rollout cover its first `num_episodes` episodes.
+
+    Args:
+        done: bool[T] episode ends; num_episodes: >= 1.
+
+    Returns:
+        The step count up to and including the `num_episodes`-th end, or T if fewer end.
+    """
+    ends = np.flatnonzero(np.asarray(done))
+    return int(ends[num_episodes - 1]) + 1 if len(ends) >= num_episodes else len(done)
+
+
 def record_episode(
-    env: Env, key: jax.Array, num_steps: int, policy: Policy | None = None
+    env: Env,
+    key: jax.Array,
+    num_steps: int,
+    policy: Policy | None = None,
+    memory_policy: MemoryPolicy | None = None,
 ) -> np.ndarray:
     """Frames of a `rollout`: u8[num_steps + 1, H, W, 3] (reset frame first)."""
-    trajectory = jitted_rollout(key, env=env, num_steps=num_steps, policy=policy)
+    trajectory = jitted_rollout(
+        key, env=env, num_steps=num_steps, policy=policy, memory_policy=memory_policy
+    )
     return np.concatenate(list(render_frames(env, trajectory.states)))

@@ -112,9 +112,10 @@ def ppo_loss(
     _, (policy_output, value) = networks.actor.apply(
         params["actor"], batch.actor_carry, t.model_obs, t.reset, method="sequence"
     )
-    if networks.centralised:
+    if networks.critic is not None:
+        critic_input = t.critic_obs if networks.centralised else t.model_obs
         _, (_, value) = networks.critic.apply(
-            params["critic"], batch.critic_carry, t.critic_obs, t.reset, method="sequence"
+            params["critic"], batch.critic_carry, critic_input, t.reset, method="sequence"
         )
     legal = None if t.legal_mask.shape[-1] == 0 else t.legal_mask
     policy = distribution(policy_output, legal)

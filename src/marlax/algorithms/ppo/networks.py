@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from marlax.envs.spaces import Box
+from marlax.envs.spaces import Box, Discrete
 from marlax.models.base import RecurrentModel
 from marlax.models.registry import make_model, make_model_for_spaces
 from marlax.algorithms.ppo.tasks import TaskLayout
@@ -22,8 +22,10 @@ class Networks:
     """The models PPO trains and how their batches are laid out.
 
     Attributes:
-        actor: policy and (for IPPO) value from each agent's own observation.
-        critic: value from the global state (MAPPO), or None (IPPO).
+        actor: the policy (and the value when the critic is "shared").
+        critic: a separate value network, on the agent's own observation ("independent")
+            or on the global state ("centralised"); None when "shared".
+        centralised: the critic reads the centralised input (`TaskLayout.critic_obs`).
         feed_forward: True when the actor has no memory ("mlp"): learning then shuffles single
             steps instead of whole sequences.
     """
@@ -31,15 +33,12 @@ class Networks:
     actor: RecurrentModel
     critic: RecurrentModel | None
     feed_forward: bool
-
-    @property
-    def centralised(self) -> bool:
-        return self.critic is not None
+    centralised: bool = False
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> tuple[Any, Any]:
         """(actor carry, critic carry) for a batch of fresh episodes; the critic's is () for IPPO."""
         actor_carry = self.actor.initialize_carry(batch_shape)
-        critic_carry = self.critic.initialize_carry(batch_shape) if self.critic else ()
+        critic_carry = self.critic.initialize_carry(batch_shape) if self.critic is not None else ()
         return actor_carry, critic_carry
 
     def init(self, key: jax.Array, layout: TaskLayout) -> Params:
@@ -51,38 +50,54 @@ class Networks:
         reset = jnp.ones(batch, bool)
         actor_carry, critic_carry = self.initialize_carry(batch)
         params = {"actor": self.actor.init(actor_key, actor_carry, obs, reset)}
-        if self.critic is not None:
+        if self.centralised:
             critic_obs = jnp.zeros((*batch, layout.critic_size()), jnp.float32)
             params["critic"] = self.critic.init(critic_key, critic_carry, critic_obs, reset)
+        elif self.critic is not None:
+            params["critic"] = self.critic.init(critic_key, critic_carry, obs, reset)
         return params
 
 
-def make_networks(model_config: Any, layout: TaskLayout, centralised: bool) -> Networks:
+def make_networks(model_config: Any, layout: TaskLayout, critic: str) -> Networks:
     """Build the actor (and critic) from a `ModelConfig` and the joint task layout.
 
-    The critic uses the same memory core as the actor, on a vector encoder over the critic
-    input (global state, agent one-hot, task one-hot); its policy output is unused.
+    Args:
+        critic: "shared", "independent" or "centralised" (see `PPOConfig.critic`).
+
+    A separate critic uses the same memory core and settings as the actor; an "independent"
+    one also the same encoder, a "centralised" one a vector encoder over the critic input
+    (global state, agent one-hot, task one-hot). Its policy output is unused.
     """
     encoder = dict(model_config.encoder)
     core = dict(model_config.core)
-    actor = make_model_for_spaces(
-        model_config.name,
-        layout.observation_space,
-        layout.action_space,
-        encoder_settings=encoder,
-        log_std_init=model_config.log_std_init,
-        **core,
-    )
-    critic = None
-    if centralised:
-        vector_settings = encoder if isinstance(layout.observation_space, Box) and len(
-            layout.observation_space.shape
-        ) == 1 else {}
-        critic = make_model(
+
+    def _own_obs_model(num_actions_space: Any) -> RecurrentModel:
+        return make_model_for_spaces(
+            model_config.name,
+            layout.observation_space,
+            num_actions_space,
+            encoder_settings=encoder,
+            log_std_init=model_config.log_std_init,
+            **core,
+        )
+
+    actor = _own_obs_model(layout.action_space)
+    critic_model = None
+    if critic == "independent":
+        critic_model = _own_obs_model(Discrete(1))
+    elif critic == "centralised":
+        space = layout.observation_space
+        vector_obs = isinstance(space, Box) and len(space.shape) == 1
+        critic_model = make_model(
             model_config.name,
             num_actions=1,
             encoder="vector",
-            encoder_settings=vector_settings,
+            encoder_settings=encoder if vector_obs else {},
             **core,
         )
-    return Networks(actor=actor, critic=critic, feed_forward=model_config.name == "mlp")
+    return Networks(
+        actor=actor,
+        critic=critic_model,
+        feed_forward=model_config.name == "mlp",
+        centralised=critic == "centralised",
+    )

@@ -72,9 +72,10 @@ def evaluate(
     actor_carry, (policy_output, value) = networks.actor.apply(
         params["actor"], actor_carry, model_obs, reset
     )
-    if networks.centralised:
+    if networks.critic is not None:
+        critic_input = critic_obs if networks.centralised else model_obs
         critic_carry, (_, value) = networks.critic.apply(
-            params["critic"], critic_carry, critic_obs, reset
+            params["critic"], critic_carry, critic_input, reset
         )
     return actor_carry, critic_carry, policy_output, value
 

@@ -54,7 +54,7 @@ class Trainer:
         self.ppo = config.ppo
         self.layout = build_layout(config)
         self.networks: Networks = make_networks(
-            config.model, self.layout, centralised=config.ppo.critic == "centralised"
+            config.model, self.layout, critic=config.ppo.critic
         )
         self.num_updates = config.num_updates
         self.optimizer = make_optimizer(config.ppo, self.num_updates)

@@ -1,0 +1,188 @@
+"""`marlax enjoy RUN`: watch, record, or play along with a trained PPO policy.
+
+Examples:
+    marlax enjoy bold-otter-07                           # window: the policy plays every agent
+    marlax enjoy bold-otter-07 --video-path demo.mp4 --episodes 3    # headless, prints returns
+    marlax enjoy bold-otter-07 --human --pov             # you are agent 0, the policy the rest
+    marlax enjoy bold-otter-07 --selector grid_return --seed-index 1 --sample
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import typer
+from rich.console import Console
+
+from marlax.cli.play import _describe_episode
+from marlax.envs.base import Env
+from marlax.errors import ConfigError
+from marlax.play.record import (
+    EpisodeReturn,
+    episode_returns,
+    jitted_rollout,
+    render_frames,
+    steps_for_episodes,
+)
+from marlax.play.trained import TrainedPolicy, select_task, trained_policy
+from marlax.runs.folder import DEFAULT_RUNS_DIR
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `enjoy` command to the marlax app."""
+    app.command("enjoy")(enjoy_command)
+
+
+def enjoy_command(
+    name: str = typer.Argument(..., metavar="RUN", help="Run name (marlax runs)."),
+    runs_dir: Path = typer.Option(  # noqa: B008 - typer declares options in defaults
+        DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds the run folders."
+    ),
+    video_path: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--video-path",
+        help="Write the frames to this .mp4 or .gif (headless without --human).",
+    ),
+    episodes: int = typer.Option(1, "--episodes", help="Episodes to play."),
+    selector: str | None = typer.Option(
+        None, "--selector", help="Task to play, by name or index (default: the first)."
+    ),
+    seed_index: int = typer.Option(0, "--seed-index", help="Which trained seed plays."),
+    human: bool = typer.Option(False, "--human", help="The keyboard drives agent 0."),
+    pov: bool = typer.Option(False, "--pov", help="Show agent 0's view beside the map (window)."),
+    sample: bool = typer.Option(False, "--sample", help="Sample actions instead of the mode."),
+    fps: float = typer.Option(10.0, "--fps", help="Frames per second of the window and video."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the episodes' PRNG key."),
+) -> None:
+    """Watch RUN's latest checkpoint play, record it (--video-path), or play along (--human)."""
+    _check_options(episodes=episodes, fps=fps, video_path=video_path)
+    from marlax.runs.restore import load_trained
+
+    trained = load_trained(runs_dir, name)
+    labels = trained.trainer.task_labels
+    task_index = select_task(labels, selector)
+    policy = trained_policy(trained, task_index, seed_index, sample=sample)
+    env = trained.trainer.layout.tasks[task_index].env
+    console = Console()
+    console.print(
+        f"{name}: update {trained.update}, {trained.env_steps} env steps; "
+        f"task {labels[task_index]}, seed {seed_index}",
+        highlight=False,
+    )
+    key = jax.random.key(seed)
+    if video_path is not None and not human:
+        played = record_policy(env, policy, key, episodes, video_path, fps)
+        console.print(f"wrote {video_path}", highlight=False)
+    else:
+        name_for_keys = trained.trainer.layout.tasks[task_index].name
+        played = _watch(name_for_keys, env, policy, key, episodes, video_path, fps, human, pov)
+    for index, episode in enumerate(played, start=1):
+        console.print(_describe_episode(index, episode), highlight=False)
+
+
+def _check_options(*, episodes: int, fps: float, video_path: Path | None) -> None:
+    """ConfigError for options out of range, before a run is loaded."""
+    if episodes < 1:
+        raise ConfigError("episodes", episodes, "an integer >= 1")
+    if not fps > 0:
+        raise ConfigError("fps", fps, "frames per second > 0")
+    if video_path is not None:
+        from marlax.runs.video import check_video_path
+
+        check_video_path(video_path)
+
+
+def record_policy(
+    env: Env,
+    policy: TrainedPolicy,
+    key: jax.Array,
+    num_episodes: int,
+    video_path: Path,
+    fps: float,
+) -> list[EpisodeReturn]:
+    """Play `num_episodes` episodes in one scanned rollout and write their frames.
+
+    The rollout runs `num_episodes * env.max_steps` steps (every episode ends by then) and is
+    cut after the last wanted episode: the video holds the reset frame, then one frame per
+    step, 1 + sum of the episode lengths in all.
+
+    Returns:
+        The episodes' returns.
+    """
+    from marlax.runs.video import write_video
+
+    trajectory = jitted_rollout(
+        key, env=env, num_steps=num_episodes * env.max_steps, memory_policy=policy
+    )
+    done = np.asarray(trajectory.done)
+    steps = steps_for_episodes(done, num_episodes)
+    states = jax.tree.map(lambda leaf: leaf[: steps + 1], trajectory.states)
+    write_video(render_frames(env, states), video_path, fps=fps)
+    return episode_returns(np.asarray(trajectory.reward)[:steps], done[:steps])
+
+
+def _watch(
+    keymap_name: str,
+    env: Env,
+    policy: TrainedPolicy,
+    key: jax.Array,
+    num_episodes: int,
+    video_path: Path | None,
+    fps: float,
+    human: bool,
+    pov: bool,
+) -> list[EpisodeReturn]:
+    """The window: the policy plays (agent 0 by keyboard with `human`) until the episodes end
+    or Esc; the frames shown go to `video_path` when given."""
+    from marlax.play.keymap import keymap_for
+    from marlax.play.session import PlaySession
+
+    session = PlaySession(env, key, 0, policy, controlled=human, show_view=pov)
+    keymap = keymap_for(keymap_name, env)
+    if human:
+        Console().print(f"keys: {keymap.describe()}; Esc quits", highlight=False)
+    frames = run_session_window(session, keymap, fps, num_episodes, human)
+    if video_path is not None:
+        from marlax.runs.video import write_video
+
+        write_video(frames, video_path, fps=fps)
+        Console().print(f"wrote {video_path} ({len(frames)} frames)", highlight=False)
+    unfinished = session.unfinished()
+    return session.episodes + ([unfinished] if unfinished is not None else [])
+
+
+def run_session_window(
+    session: Any, keymap: Any, fps: float, num_episodes: int, human: bool
+) -> list[np.ndarray]:
+    """Step `session` once per frame in a pygame window until `num_episodes` end or Esc.
+
+    With `human`, the keys pressed pick the controlled agent's action (`keymap`), as in
+    `marlax play`; without, keys are ignored but Esc and the close button still quit.
+
+    Returns:
+        The frames shown, u8[H, W, 3] each: the first, then one per step.
+    """
+    from marlax.play.window import MAX_WINDOW_PX, _draw, _read_keys, _window_size, import_pygame
+
+    pygame = import_pygame()
+    pygame.display.init()  # only the display: no audio device is needed
+    scale = MAX_WINDOW_PX / max(session.frame.shape[:2])
+    screen = pygame.display.set_mode(_window_size(session, scale))
+    role = "you are agent 0" if human else "watching"
+    pygame.display.set_caption(f"marlax enjoy - {role} - Esc quits")
+    clock = pygame.time.Clock()
+    frames = [session.frame]
+    _draw(pygame, screen, session, scale)
+    while len(session.episodes) < num_episodes:
+        pressed, quit_requested = _read_keys(pygame, keymap)
+        if quit_requested:
+            break
+        session.step(keymap.action_for(pressed) if human else keymap.default)
+        frames.append(session.frame)
+        _draw(pygame, screen, session, scale)
+        clock.tick(fps)
+    pygame.display.quit()
+    return frames

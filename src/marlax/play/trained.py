@@ -1,0 +1,118 @@
+"""A trained PPO actor as a `MemoryPolicy`: one env of one task, one seed of a run.
+
+    trained = load_trained(Path("runs"), "bold-otter-07")
+    task = select_task(trained.trainer.task_labels, "grid_return")
+    policy = trained_policy(trained, task, seed_index=0)
+    actions, memory = policy.act(key, obs, env_state, policy.initial_memory(), reset)
+
+The policy sees what it saw in training: `TaskLayout.model_obs` (padding, task id) and
+`TaskLayout.legal_mask`, on a batch of one env; it plays the mode of its action distribution
+(argmax of the masked logits, or the Gaussian mean), or a sample with `sample=True`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from marlax.algorithms.ppo.networks import Networks
+from marlax.algorithms.ppo.tasks import TaskLayout
+from marlax.errors import ConfigError
+from marlax.models.heads import distribution
+
+
+@struct.dataclass
+class TrainedPolicy:
+    """The actor network of a trained run, acting in one env of task `task_index`.
+
+    A pytree: the actor's parameters are its leaves, everything else is static.
+    """
+
+    actor_params: Any  # the actor's parameters of one seed (no seed axis)
+    networks: Networks = struct.field(pytree_node=False)
+    layout: TaskLayout = struct.field(pytree_node=False)
+    task_index: int = struct.field(pytree_node=False)
+    sample: bool = struct.field(pytree_node=False, default=False)
+
+    def initial_memory(self) -> Any:
+        """The actor's carry for one env: leaves [1, N_max, ...]."""
+        return self.networks.actor.initialize_carry((1, self.layout.max_agents))
+
+    def policy_output(self, obs: jax.Array, memory: Any, reset: jax.Array) -> tuple[Any, Any]:
+        """The actor's output for one env, before masking.
+
+        Args:
+            obs: [N_i, *obs_shape] the task env's observations.
+            memory: carry leaves [1, N_max, ...]; reset: bool[] this step starts an episode.
+
+        Returns:
+            (logits f32[1, N_max, A] or GaussianParams of f32[1, N_max, A], memory).
+        """
+        model_obs = self.layout.model_obs(self.task_index, obs[None])
+        reset_batch = jnp.broadcast_to(reset, (1, self.layout.max_agents))
+        memory, (output, _) = self.networks.actor.apply(
+            self.actor_params, memory, model_obs, reset_batch
+        )
+        return output, memory
+
+    def act(
+        self, key: jax.Array, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
+    ) -> tuple[jax.Array, Any]:
+        """Actions i32[N_i] (or f32[N_i, A]) of the task env's agents, and the new memory.
+
+        Args:
+            key: used only when `sample`.
+            obs: [N_i, *obs_shape]; state: the env State (unbatched).
+            memory: from `initial_memory` or the previous step; reset: bool[].
+        """
+        output, memory = self.policy_output(obs, memory, reset)
+        batched_state = jax.tree.map(lambda leaf: leaf[None], state)
+        legal = self.layout.legal_mask(self.task_index, batched_state)
+        policy = distribution(output, legal)
+        actions = policy.sample(key) if self.sample else policy.mode()
+        return self.layout.env_actions(self.task_index, actions)[0], memory
+
+
+def select_task(labels: tuple[str, ...], selector: str | None) -> int:
+    """The task index named by `--selector`: a task label, an index, or None for the first.
+
+    Args:
+        labels: the run's task labels (`Trainer.task_labels`).
+
+    Raises:
+        ConfigError: neither a label nor an index in range; the message lists the tasks.
+    """
+    if selector is None:
+        return 0
+    if selector in labels:
+        return labels.index(selector)
+    if selector.isdigit() and int(selector) < len(labels):
+        return int(selector)
+    listed = ", ".join(f"{index}={label}" for index, label in enumerate(labels))
+    raise ConfigError("selector", selector, f"a task of the run by name or index: {listed}")
+
+
+def trained_policy(
+    trained: Any, task_index: int, seed_index: int = 0, *, sample: bool = False
+) -> TrainedPolicy:
+    """The policy of seed `seed_index` of a restored run, acting in task `task_index`.
+
+    Args:
+        trained: a `marlax.runs.restore.TrainedRun` (its `trainer` and `state`, whose leaves
+            lead with the seed axis S).
+        sample: sample actions instead of playing the most likely one.
+
+    Raises:
+        ConfigError: `seed_index` is not in [0, S).
+    """
+    num_seeds = int(jax.tree.leaves(trained.state.params)[0].shape[0])
+    if isinstance(seed_index, bool) or not (
+        isinstance(seed_index, int) and 0 <= seed_index < num_seeds
+    ):
+        raise ConfigError("seed_index", seed_index, f"a trained seed in [0, {num_seeds})")
+    actor_params = jax.tree.map(lambda leaf: leaf[seed_index], trained.state.params["actor"])
+    trainer = trained.trainer
+    return TrainedPolicy(actor_params, trainer.networks, trainer.layout, task_index, sample)

@@ -1,0 +1,56 @@
+"""Data-parallel training over 2 (virtual CPU) devices equals single-device training."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np
+    from marlax.algorithms.ppo.trainer import Trainer
+    from tests.algorithms.ppo.helpers import tiny_config
+
+    assert jax.local_device_count() == 2, jax.devices()
+    for model in ("mlp", "gru"):
+        config = tiny_config(model=model, run={"num_seeds": 2, "log_every": 2, "checkpoint_every": 2},
+                             env_params={"max_steps": 5})
+        results = []
+        for devices in (jax.local_devices()[:1], jax.local_devices()):
+            trainer = Trainer(config, devices=devices)
+            state = trainer.init(jax.random.key(3))
+            state, metrics = trainer.update(state)
+            jax.block_until_ready(state)
+            if len(devices) == 2:
+                obs = state.runner.tasks[0].obs
+                assert len(obs.sharding.device_set) == 2, obs.sharding
+            results.append((jax.device_get(state.params), jax.device_get(metrics)))
+        (single, single_metrics), (sharded, sharded_metrics) = results
+        for a, b in zip(jax.tree.leaves(single), jax.tree.leaves(sharded)):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+        np.testing.assert_allclose(single_metrics["loss/total"], sharded_metrics["loss/total"], rtol=1e-4)
+    print("EQUAL")
+    """
+)
+
+
+def test_two_device_training_equals_one_device():
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (
+        "--xla_force_host_platform_device_count=2 "
+        "--xla_cpu_collective_call_terminate_timeout_seconds=10"
+    )
+    env["JAX_PLATFORMS"] = "cpu"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    result = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "EQUAL" in result.stdout
