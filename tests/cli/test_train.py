@@ -24,7 +24,7 @@ from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 from marlax.runs.metrics import read_metrics
 from marlax.runs.restore import load_trained
-from marlax.runs.train_loop import TrainingDiverged, create_run, open_run, train_run
+from marlax.runs.train_loop import TrainingDivergedError, create_run, open_run, train_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,9 @@ def _params(runs_dir: Path, name: str):
 
 
 def test_train_writes_a_complete_run_folder(tmp_path):
-    config = _write_config(tmp_path, {**TINY, "ppo": {**TINY["ppo"], "total_env_steps": 8 * 16 * 8}})
+    config = _write_config(
+        tmp_path, {**TINY, "ppo": {**TINY["ppo"], "total_env_steps": 8 * 16 * 8}}
+    )
     result = CliRunner().invoke(
         _app(), ["train", "--config", str(config), "--runs-dir", str(tmp_path / "runs")]
     )
@@ -86,7 +88,16 @@ def test_train_writes_a_complete_run_folder(tmp_path):
 def test_bad_config_is_one_line_and_exit_code_2(tmp_path, setting, field):
     config = _write_config(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "marlax.cli.app", "train", "--config", str(config), "--set", setting],
+        [
+            sys.executable,
+            "-m",
+            "marlax.cli.app",
+            "train",
+            "--config",
+            str(config),
+            "--set",
+            setting,
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -100,7 +111,9 @@ def test_bad_config_is_one_line_and_exit_code_2(tmp_path, setting, field):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    config = load_config(_write_config(tmp_path), [f"run.runs_dir={tmp_path / 'runs'}", "run.checkpoint_every=2"])
+    config = load_config(
+        _write_config(tmp_path), [f"run.runs_dir={tmp_path / 'runs'}", "run.checkpoint_every=2"]
+    )
     original = Trainer.update
     calls = {"count": 0}
 
@@ -113,7 +126,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 
     monkeypatch.setattr(Trainer, "update", _poisoned)
     folder = create_run(config)
-    with pytest.raises(TrainingDiverged, match="update 5.*checkpoint is update 4"):
+    with pytest.raises(TrainingDivergedError, match="update 5.*checkpoint is update 4"):
         train_run(folder, config)
     assert Checkpointer(folder.checkpoint_dir).latest_step() == 4
     status = folder.read_status()
@@ -124,9 +137,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 def _start_victim(config_path: Path, runs_dir: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "marlax.cli.app", "train", "--config", str(config_path)]
     command += ["--set", "run.name=victim", "--runs-dir", str(runs_dir)]
-    return subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_sigkill_then_resume_ends_with_exactly_the_uninterrupted_parameters(tmp_path):

@@ -55,7 +55,9 @@ def test_step_keeps_state_types(env, key):
     actions = jax.eval_shape(lambda: random_actions(jax.random.key(1), env, env.reset(key)[1]))
     step_state = jax.eval_shape(env.step, key, reset_state, actions)[1]
     assert jax.tree.structure(reset_state) == jax.tree.structure(step_state)
-    for before, after in zip(jax.tree.leaves(reset_state), jax.tree.leaves(step_state), strict=True):
+    for before, after in zip(
+        jax.tree.leaves(reset_state), jax.tree.leaves(step_state), strict=True
+    ):
         assert (before.shape, before.dtype, before.weak_type) == (
             after.shape,
             after.dtype,

@@ -66,14 +66,17 @@ def test_illegal_actions_are_never_played(grid_trainer, grid_params):
     params = head_params(grid_params, bias=bias, kernel_scale=0.0)
     policy = trained_policy(restored(grid_trainer, params), 0)
     obs, state = TinyGrid(max_steps=3).reset(jax.random.key(0))
-    actions, _ = policy.act(
-        jax.random.key(0), obs, state, policy.initial_memory(), jnp.ones((), bool)
-    )
-    assert np.asarray(actions).tolist() == [Action.DIG, Action.DIG]
     sampled = trained_policy(restored(grid_trainer, params), 0, sample=True)
-    draws = jax.vmap(lambda key: sampled.act(key, obs, state, sampled.initial_memory(), True)[0])(
-        jax.random.split(jax.random.key(2), 64)
-    )
+
+    @jax.jit
+    def _actions(keys):
+        memory = policy.initial_memory()
+        mode = policy.act(keys[0], obs, state, memory, jnp.ones((), bool))[0]
+        draws = jax.vmap(lambda key: sampled.act(key, obs, state, memory, True)[0])(keys)
+        return mode, draws
+
+    actions, draws = _actions(jax.random.split(jax.random.key(2), 64))
+    assert np.asarray(actions).tolist() == [Action.DIG, Action.DIG]
     assert not np.any(np.asarray(draws) == Action.ATTACK)
 
 
@@ -93,19 +96,20 @@ def test_memory_carries_between_steps_and_clears_at_a_reset(grid_trainer, grid_p
 
 def _loop_rollout(key, env, policy, num_steps, reset_memory=True):
     """What `rollout` computes, step by step on the host: (positions [T + 1], actions [T])."""
+    act, env_step, env_reset = jax.jit(policy.act), jax.jit(env.step), jax.jit(env.reset)
     reset_key, loop_key = jax.random.split(key)
-    obs, state = env.reset(reset_key)
+    obs, state = env_reset(reset_key)
     memory, reset = policy.initial_memory(), jnp.ones((), bool)
     positions, actions_t = [np.asarray(state.positions)], []
     for step_key in jax.random.split(loop_key, num_steps):
         policy_key, env_key, reset_key = jax.random.split(step_key, 3)
-        actions, memory = policy.act(policy_key, obs, state, memory, reset)
-        obs, state, _, done, _ = env.step(env_key, state, actions)
+        actions, memory = act(policy_key, obs, state, memory, reset)
+        obs, state, _, done, _ = env_step(env_key, state, actions)
         positions.append(np.asarray(state.positions))
         actions_t.append(np.asarray(actions))
         reset = done if reset_memory else jnp.zeros((), bool)
         if bool(done):
-            obs, state = env.reset(reset_key)
+            obs, state = env_reset(reset_key)
     return np.stack(positions), np.stack(actions_t)
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from marlax.errors import ConfigError
 
-_COMMAND_MODULES: tuple[str, ...] = ("train", "play", "runs", "meanfield", "bench")
+_COMMAND_MODULES: tuple[str, ...] = ("train", "enjoy", "play", "runs", "meanfield", "bench")
 
 app = typer.Typer(
     name="marlax",

@@ -10,14 +10,14 @@ Examples:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
 import typer
 from rich.console import Console
 
-from marlax.cli.play import _describe_episode
+from marlax.cli.play import describe_episode
 from marlax.envs.base import Env
 from marlax.errors import ConfigError
 from marlax.play.record import (
@@ -27,8 +27,10 @@ from marlax.play.record import (
     render_frames,
     steps_for_episodes,
 )
-from marlax.play.trained import TrainedPolicy, select_task, trained_policy
 from marlax.runs.folder import DEFAULT_RUNS_DIR
+
+if TYPE_CHECKING:  # the PPO stack is imported only when the command runs
+    from marlax.play.trained import TrainedPolicy
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +61,7 @@ def enjoy_command(
 ) -> None:
     """Watch RUN's latest checkpoint play, record it (--video-path), or play along (--human)."""
     _check_options(episodes=episodes, fps=fps, video_path=video_path)
+    from marlax.play.trained import select_task, trained_policy
     from marlax.runs.restore import load_trained
 
     trained = load_trained(runs_dir, name)
@@ -74,13 +77,15 @@ def enjoy_command(
     )
     key = jax.random.key(seed)
     if video_path is not None and not human:
+        if pov:
+            console.print("--pov shows in the window only: the video holds the map")
         played = record_policy(env, policy, key, episodes, video_path, fps)
         console.print(f"wrote {video_path}", highlight=False)
     else:
         name_for_keys = trained.trainer.layout.tasks[task_index].name
         played = _watch(name_for_keys, env, policy, key, episodes, video_path, fps, human, pov)
     for index, episode in enumerate(played, start=1):
-        console.print(_describe_episode(index, episode), highlight=False)
+        console.print(describe_episode(index, episode), highlight=False)
 
 
 def _check_options(*, episodes: int, fps: float, video_path: Path | None) -> None:
@@ -119,8 +124,7 @@ def record_policy(
     )
     done = np.asarray(trajectory.done)
     steps = steps_for_episodes(done, num_episodes)
-    states = jax.tree.map(lambda leaf: leaf[: steps + 1], trajectory.states)
-    write_video(render_frames(env, states), video_path, fps=fps)
+    write_video(render_frames(env, trajectory.states, num_frames=steps + 1), video_path, fps=fps)
     return episode_returns(np.asarray(trajectory.reward)[:steps], done[:steps])
 
 
@@ -139,12 +143,21 @@ def _watch(
     or Esc; the frames shown go to `video_path` when given."""
     from marlax.play.keymap import keymap_for
     from marlax.play.session import PlaySession
+    from marlax.play.window import run_session_window
 
     session = PlaySession(env, key, 0, policy, controlled=human, show_view=pov)
     keymap = keymap_for(keymap_name, env)
     if human:
         Console().print(f"keys: {keymap.describe()}; Esc quits", highlight=False)
-    frames = run_session_window(session, keymap, fps, num_episodes, human)
+    role = "you are agent 0" if human else "watching"
+    frames = run_session_window(
+        session,
+        keymap,
+        caption=f"marlax enjoy - {role} - Esc quits",
+        fps=fps,
+        human=human,
+        num_episodes=num_episodes,
+    )
     if video_path is not None:
         from marlax.runs.video import write_video
 
@@ -152,37 +165,3 @@ def _watch(
         Console().print(f"wrote {video_path} ({len(frames)} frames)", highlight=False)
     unfinished = session.unfinished()
     return session.episodes + ([unfinished] if unfinished is not None else [])
-
-
-def run_session_window(
-    session: Any, keymap: Any, fps: float, num_episodes: int, human: bool
-) -> list[np.ndarray]:
-    """Step `session` once per frame in a pygame window until `num_episodes` end or Esc.
-
-    With `human`, the keys pressed pick the controlled agent's action (`keymap`), as in
-    `marlax play`; without, keys are ignored but Esc and the close button still quit.
-
-    Returns:
-        The frames shown, u8[H, W, 3] each: the first, then one per step.
-    """
-    from marlax.play.window import MAX_WINDOW_PX, _draw, _read_keys, _window_size, import_pygame
-
-    pygame = import_pygame()
-    pygame.display.init()  # only the display: no audio device is needed
-    scale = MAX_WINDOW_PX / max(session.frame.shape[:2])
-    screen = pygame.display.set_mode(_window_size(session, scale))
-    role = "you are agent 0" if human else "watching"
-    pygame.display.set_caption(f"marlax enjoy - {role} - Esc quits")
-    clock = pygame.time.Clock()
-    frames = [session.frame]
-    _draw(pygame, screen, session, scale)
-    while len(session.episodes) < num_episodes:
-        pressed, quit_requested = _read_keys(pygame, keymap)
-        if quit_requested:
-            break
-        session.step(keymap.action_for(pressed) if human else keymap.default)
-        frames.append(session.frame)
-        _draw(pygame, screen, session, scale)
-        clock.tick(fps)
-    pygame.display.quit()
-    return frames

@@ -55,7 +55,7 @@ def play_command(
     else:
         episodes = _play_window(env_name, env, key, pov, steps, video_path, fps, console)
     for index, episode in enumerate(episodes, start=1):
-        console.print(_describe_episode(index, episode), highlight=False)
+        console.print(describe_episode(index, episode), highlight=False)
 
 
 def _check_options(
@@ -137,7 +137,7 @@ def _play_window(
     return session.episodes + ([unfinished] if unfinished is not None else [])
 
 
-def _describe_episode(index: int, episode: EpisodeReturn) -> str:
+def describe_episode(index: int, episode: EpisodeReturn) -> str:
     """One line: length and return (mean, min, max over agents)."""
     returns = episode.returns
     state = "" if episode.finished else " (unfinished)"

@@ -35,13 +35,15 @@ def train_command(
 ) -> None:
     """Train PPO; prints the run name and shows progress. Resume with --resume NAME."""
     from marlax.config import load_config
-    from marlax.runs.train_loop import TrainingDiverged, create_run, open_run, train_run
+    from marlax.runs.train_loop import TrainingDivergedError, create_run, open_run, train_run
 
     console = Console()
     if resume is not None:
         if config is not None or settings or seeds is not None:
             raise ConfigError(
-                "--resume", resume, "no --config/--set/--seeds with --resume (the run keeps its config)"
+                "--resume",
+                resume,
+                "no --config/--set/--seeds with --resume (the run keeps its config)",
             )
         folder, train_config = open_run(runs_dir or Path("runs"), resume)
         console.print(f"resuming run [bold]{folder.name}[/bold] ({folder.path})")
@@ -54,12 +56,16 @@ def train_command(
         console.print(f"run [bold]{folder.name}[/bold] ({folder.path})")
     try:
         result = train_run(folder, train_config, console)
-    except TrainingDiverged as error:
+    except TrainingDivergedError as error:
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(1)
     console.print(
         f"finished [bold]{folder.name}[/bold]: {result.env_steps:,} env-steps per seed, "
         f"final return {result.final_return:.4g}, best {result.best_return:.4g}\n"
         f"watch it: marlax enjoy {folder.name}"
-        + (f" --runs-dir {train_config.run.runs_dir}" if train_config.run.runs_dir != "runs" else "")
+        + (
+            f" --runs-dir {train_config.run.runs_dir}"
+            if train_config.run.runs_dir != "runs"
+            else ""
+        )
     )

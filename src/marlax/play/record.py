@@ -108,7 +108,9 @@ jitted_rollout = jax.jit(rollout, static_argnames=("env", "num_steps", "policy")
 them by keyword."""
 
 
-def render_frames(env: Env, states: Any, chunk_size: int = 16) -> Iterator[np.ndarray]:
+def render_frames(
+    env: Env, states: Any, chunk_size: int = 16, num_frames: int | None = None
+) -> Iterator[np.ndarray]:
     """Render stacked states chunk by chunk with one jitted `vmap(env.render)`.
 
     Every chunk has the same traced shape (the last is padded, then cut), so this
@@ -117,12 +119,15 @@ def render_frames(env: Env, states: Any, chunk_size: int = 16) -> Iterator[np.nd
     Args:
         states: env State with a leading [T] axis.
         chunk_size: frames rendered per call.
+        num_frames: render only the first this many states (None = all T); cheaper than
+            slicing `states`, whose new length would compile the renderer again.
 
     Yields:
-        u8[C, H, W, 3] chunks, C <= chunk_size, T frames in all.
+        u8[C, H, W, 3] chunks, C <= chunk_size, `num_frames` (or T) frames in all.
     """
-    total = int(jax.tree.leaves(states)[0].shape[0])
-    chunk_size = max(1, min(chunk_size, total))
+    length = int(jax.tree.leaves(states)[0].shape[0])
+    total = length if num_frames is None else max(1, min(num_frames, length))
+    chunk_size = max(1, min(chunk_size, length))  # from T, so the traced shape stays the same
     for start in range(0, total, chunk_size):
         indices = np.minimum(np.arange(start, start + chunk_size), total - 1)
         yield np.asarray(_jitted_render_indices(env, states, jnp.asarray(indices)))[: total - start]

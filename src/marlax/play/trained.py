@@ -113,6 +113,9 @@ def trained_policy(
         isinstance(seed_index, int) and 0 <= seed_index < num_seeds
     ):
         raise ConfigError("seed_index", seed_index, f"a trained seed in [0, {num_seeds})")
-    actor_params = jax.tree.map(lambda leaf: leaf[seed_index], trained.state.params["actor"])
+    # on the device once, not copied from the host at every step
+    actor_params = jax.device_put(
+        jax.tree.map(lambda leaf: leaf[seed_index], trained.state.params["actor"])
+    )
     trainer = trained.trainer
     return TrainedPolicy(actor_params, trainer.networks, trainer.layout, task_index, sample)

@@ -52,27 +52,53 @@ def run_window(
         The session (final state, episode returns) and the frames shown, u8[H, W, 3] each
         (the first frame, then one per step).
     """
+    session = PlaySession(env, key, pov=pov)
+    caption = f"{title} - you are agent {pov} - {keymap.describe()} - Esc quits"
+    frames = run_session_window(session, keymap, caption=caption, fps=fps, num_steps=num_steps)
+    return session, frames
+
+
+def run_session_window(
+    session: PlaySession,
+    keymap: KeyMap,
+    *,
+    caption: str,
+    fps: float,
+    human: bool = True,
+    num_steps: int | None = None,
+    num_episodes: int | None = None,
+) -> list[np.ndarray]:
+    """Step `session` once per frame in a pygame window until Esc / close, `num_steps` steps,
+    or `num_episodes` finished episodes.
+
+    With `human`, the keys pressed pick the controlled agent's action (`keymap`); without,
+    keys are ignored but Esc and the close button still quit.
+
+    Returns:
+        The frames shown, u8[H, W, 3] each: the first, then one per step.
+    """
     pygame = import_pygame()
     pygame.display.init()  # only the display: no audio device is needed
-    session = PlaySession(env, key, pov=pov)
     scale = MAX_WINDOW_PX / max(session.frame.shape[:2])
     screen = pygame.display.set_mode(_window_size(session, scale))
-    pygame.display.set_caption(f"{title} - you are agent {pov} - {keymap.describe()} - Esc quits")
+    pygame.display.set_caption(caption)
     clock = pygame.time.Clock()
     frames = [session.frame]
     _draw(pygame, screen, session, scale)
     steps = 0
-    while num_steps is None or steps < num_steps:
+    while (num_steps is None or steps < num_steps) and (
+        num_episodes is None or len(session.episodes) < num_episodes
+    ):
         pressed, quit_requested = _read_keys(pygame, keymap)
         if quit_requested:
             break
-        session.step(keymap.action_for(pressed))
+        session.step(keymap.action_for(pressed) if human else keymap.default)
         frames.append(session.frame)
         _draw(pygame, screen, session, scale)
         steps += 1
         clock.tick(fps)
     pygame.display.quit()
-    return session, frames
+    return frames
 
 
 def _read_keys(pygame: Any, keymap: KeyMap) -> tuple[list[str], bool]:

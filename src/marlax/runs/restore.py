@@ -55,6 +55,8 @@ def load_trained(runs_dir: Path, name: str) -> TrainedRun:
     if step is None:
         raise ConfigError("run", name, "a run with at least one checkpoint (train it longer)")
     state = restore_state(trainer, checkpointer, step)
-    env_steps = int(checkpointer.metadata(step).get("env_steps", step * trainer.env_steps_per_update))
+    env_steps = int(
+        checkpointer.metadata(step).get("env_steps", step * trainer.env_steps_per_update)
+    )
     checkpointer.close()
     return TrainedRun(folder, config, trainer, state, step, env_steps)

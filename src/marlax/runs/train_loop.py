@@ -31,7 +31,7 @@ from marlax.runs.plots import plot_curves
 from marlax.runs.restore import restore_state
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDivergedError(RuntimeError):
     """A loss or a parameter became NaN or infinite; the last good checkpoint is kept."""
 
 
@@ -130,11 +130,13 @@ class _Run:
         self.folder.write_status("running", update=update, env_steps=env_steps)
 
 
-def train_run(folder: RunFolder, config: TrainConfig, console: Console | None = None) -> TrainResult:
+def train_run(
+    folder: RunFolder, config: TrainConfig, console: Console | None = None
+) -> TrainResult:
     """Train (or continue) the run in `folder` to `ppo.total_env_steps`.
 
     Raises:
-        TrainingDiverged: a NaN/inf loss or parameter; the run is marked failed and its last
+        TrainingDivergedError: a NaN/inf loss or parameter; the run is marked failed and its last
             good checkpoint kept.
     """
     console = console or Console()
@@ -180,12 +182,14 @@ def train_run(folder: RunFolder, config: TrainConfig, console: Console | None = 
     rows = read_metrics(folder.metrics_path)
     returns = [row["return"] for row in rows if row.get("return") is not None]
     best = max(returns) if returns else math.nan
-    folder.write_status("finished", update=done, env_steps=done * run.steps_per_update, best_return=best)
+    folder.write_status(
+        "finished", update=done, env_steps=done * run.steps_per_update, best_return=best
+    )
     return TrainResult(folder, done, done * run.steps_per_update, last_return, best)
 
 
 def _fail(run: _Run, done: int, row: dict | None) -> None:
-    """Mark the run failed, keep the last good checkpoint, raise `TrainingDiverged`."""
+    """Mark the run failed, keep the last good checkpoint, raise `TrainingDivergedError`."""
     kept = run.checkpointer.latest_step()
     where = f"update {row['update']}" if row else f"the updates after {done}"
     message = (
@@ -196,4 +200,4 @@ def _fail(run: _Run, done: int, row: dict | None) -> None:
     run.metrics.close()
     run.folder.write_status("failed", update=done, message=message)
     plot_curves(read_metrics(run.folder.metrics_path), run.folder.curves_path)
-    raise TrainingDiverged(message)
+    raise TrainingDivergedError(message)

@@ -15,8 +15,8 @@ _SCRIPT = textwrap.dedent(
 
     assert jax.local_device_count() == 2, jax.devices()
     for model in ("mlp", "gru"):
-        config = tiny_config(model=model, run={"num_seeds": 2, "log_every": 2, "checkpoint_every": 2},
-                             env_params={"max_steps": 5})
+        run = {"num_seeds": 2, "log_every": 2, "checkpoint_every": 2}
+        config = tiny_config(model=model, run=run, env_params={"max_steps": 5})
         results = []
         for devices in (jax.local_devices()[:1], jax.local_devices()):
             trainer = Trainer(config, devices=devices)
@@ -30,7 +30,9 @@ _SCRIPT = textwrap.dedent(
         (single, single_metrics), (sharded, sharded_metrics) = results
         for a, b in zip(jax.tree.leaves(single), jax.tree.leaves(sharded)):
             np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
-        np.testing.assert_allclose(single_metrics["loss/total"], sharded_metrics["loss/total"], rtol=1e-4)
+        np.testing.assert_allclose(
+            single_metrics["loss/total"], sharded_metrics["loss/total"], rtol=1e-4
+        )
     print("EQUAL")
     """
 )

@@ -83,7 +83,9 @@ def test_seed_axis_equals_separate_runs(key):
 
 
 def test_update_keeps_state_types_so_it_compiles_once(key):
-    trainer = Trainer(tiny_config("grid_return", "mlp", env_params={"width": 12, "height": 12, "num_agents": 2}))
+    trainer = Trainer(
+        tiny_config("grid_return", "mlp", env_params={"width": 12, "height": 12, "num_agents": 2})
+    )
     initial = trainer.abstract_state()
     updated, metrics = jax.eval_shape(trainer._updates_seeds, initial)
     assert jax.tree.structure(initial) == jax.tree.structure(updated)

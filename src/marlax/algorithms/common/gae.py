@@ -75,5 +75,7 @@ def gae(
         advantage = delta + decay * advantage
         return advantage, advantage
 
-    _, advantages = jax.lax.scan(_body, jnp.zeros((), jnp.float32), (delta_t, decay_t), reverse=True)
+    _, advantages = jax.lax.scan(
+        _body, jnp.zeros((), jnp.float32), (delta_t, decay_t), reverse=True
+    )
     return advantages, advantages + value_t

@@ -8,10 +8,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.envs.spaces import Box, Discrete
 from marlax.models.base import RecurrentModel
 from marlax.models.registry import make_model, make_model_for_spaces
-from marlax.algorithms.ppo.tasks import TaskLayout
 
 Params = dict[str, Any]
 """`{"actor": actor params, "critic": critic params}` (the critic only for MAPPO)."""
@@ -36,7 +36,7 @@ class Networks:
     centralised: bool = False
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> tuple[Any, Any]:
-        """(actor carry, critic carry) for a batch of fresh episodes; the critic's is () for IPPO."""
+        """(actor carry, critic carry) for fresh episodes; the critic's is () when "shared"."""
         actor_carry = self.actor.initialize_carry(batch_shape)
         critic_carry = self.critic.initialize_carry(batch_shape) if self.critic is not None else ()
         return actor_carry, critic_carry

@@ -68,7 +68,11 @@ def evaluate(
     critic_obs: jax.Array,
     reset: jax.Array,
 ) -> tuple[Any, Any, Any, jax.Array]:
-    """One step of the actor (and critic): (actor carry, critic carry, policy output, value f32[B, N])."""
+    """One step of the actor (and critic).
+
+    Returns:
+        (actor carry, critic carry, policy output, value f32[B, N]).
+    """
     actor_carry, (policy_output, value) = networks.actor.apply(
         params["actor"], actor_carry, model_obs, reset
     )

@@ -108,7 +108,9 @@ class TaskLayout:
     def agent_valid(self) -> jax.Array:
         """bool[B_total, N_max]: real agents (not padding)."""
         rows = [
-            np.broadcast_to(np.arange(self.max_agents) < task.env.num_agents, (task.num_envs, self.max_agents))
+            np.broadcast_to(
+                np.arange(self.max_agents) < task.env.num_agents, (task.num_envs, self.max_agents)
+            )
             for task in self.tasks
         ]
         return jnp.asarray(np.concatenate(rows, axis=0))
@@ -187,11 +189,16 @@ class TaskLayout:
         global_state = jax.vmap(task.env.global_state)(env_state, obs).astype(jnp.float32)
         global_state = global_state.reshape(global_state.shape[0], -1)
         batch = global_state.shape[0]
-        parts_size = self.critic_size() - self.max_agents - (self.num_tasks if self.multi_task else 0)
+        parts_size = (
+            self.critic_size() - self.max_agents - (self.num_tasks if self.multi_task else 0)
+        )
         global_state = jnp.pad(global_state, [(0, 0), (0, parts_size - global_state.shape[1])])
         parts = [
             jnp.broadcast_to(global_state[:, None, :], (batch, self.max_agents, parts_size)),
-            jnp.broadcast_to(jnp.eye(self.max_agents, dtype=jnp.float32), (batch, self.max_agents, self.max_agents)),
+            jnp.broadcast_to(
+                jnp.eye(self.max_agents, dtype=jnp.float32),
+                (batch, self.max_agents, self.max_agents),
+            ),
         ]
         if self.multi_task:
             one_hot = jax.nn.one_hot(task_index, self.num_tasks, dtype=jnp.float32)

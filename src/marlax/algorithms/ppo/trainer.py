@@ -53,9 +53,7 @@ class Trainer:
         self.config = config
         self.ppo = config.ppo
         self.layout = build_layout(config)
-        self.networks: Networks = make_networks(
-            config.model, self.layout, critic=config.ppo.critic
-        )
+        self.networks: Networks = make_networks(config.model, self.layout, critic=config.ppo.critic)
         self.num_updates = config.num_updates
         self.optimizer = make_optimizer(config.ppo, self.num_updates)
         self.devices = self._pick_devices(devices)

@@ -85,9 +85,7 @@ def ppo_update(
     runner, transitions, stats, last_value = rollout(
         rollout_key, layout, networks, state.params, start, ppo.rollout_length
     )
-    advantages, targets = advantages_and_targets(
-        transitions, last_value, ppo.gamma, ppo.gae_lambda
-    )
+    advantages, targets = advantages_and_targets(transitions, last_value, ppo.gamma, ppo.gae_lambda)
     batch = make_batch(
         networks,
         transitions,
