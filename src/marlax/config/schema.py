@@ -129,6 +129,9 @@ class PPOConfig:
     """Decay the learning rate linearly to 0 over `num_updates`."""
     normalize_advantages: bool = spec(True, boolean())
     """Standardise advantages per minibatch."""
+    bootstrap_truncation: bool = spec(True, boolean())
+    """At a time limit, bootstrap from the value of the last observation (an extra critic pass
+    per step). False treats time limits as terminal, as JaxMARL's and PureJaxRL's PPO do."""
     critic: str = spec("independent", choice(CRITICS))
     """Value function: "independent" (IPPO: a separate network on the agent's own obs),
     "centralised" (MAPPO: a separate network on `env.global_state`) or "shared" (a value head

@@ -23,6 +23,7 @@ def _first_rollout_batch(trainer: Trainer, key: jax.Array):
         state.params,
         start,
         trainer.ppo.rollout_length,
+        trainer.ppo.bootstrap_truncation,
     )
     advantages, targets = advantages_and_targets(transitions, last_value, 0.99, 0.95)
     batch = make_batch(
@@ -119,3 +120,18 @@ def test_multi_task_pads_agents_and_reports_each_task(key):
     assert np.isfinite(metrics["return/nback"]).all()
     assert np.isfinite(metrics["return/simple_spread"]).all()
     assert np.isfinite(metrics["loss/total"]).all()
+
+
+def test_truncation_bootstrap_can_be_turned_off(key):
+    """simple_spread only truncates: with bootstrapping the final values are the critic's
+    values of `final_obs` (nonzero); without, they are exactly 0 (time limits as terminal)."""
+    values = {}
+    for flag in (True, False):
+        config = tiny_config(env_params={"max_steps": 3}, ppo={"bootstrap_truncation": flag})
+        trainer = Trainer(config)
+        _, transitions, _ = _first_rollout_batch(trainer, key)
+        done = np.asarray(transitions.done)
+        assert done.any() and not np.asarray(transitions.terminated).any()
+        values[flag] = np.asarray(transitions.final_value)[done]
+    assert np.all(values[False] == 0.0)
+    assert np.all(values[True] != 0.0)

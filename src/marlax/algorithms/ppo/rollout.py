@@ -125,8 +125,11 @@ def rollout_step(
     params: Params,
     runner: RunnerState,
     key: jax.Array,
+    bootstrap_truncation: bool = True,
 ) -> tuple[RunnerState, tuple[Transition, EpisodeStats]]:
-    """Act in every env once; the scan body of `rollout` (carries `runner`, stacks the step)."""
+    """Act in every env once; the scan body of `rollout` (carries `runner`, stacks the step).
+
+    With `bootstrap_truncation` False the value of `final_obs` is not computed (taken as 0)."""
     act_key, *env_keys = jax.random.split(key, 1 + layout.num_tasks)
     batch = (layout.total_envs, layout.max_agents)
     model_obs, critic_obs, legal = joint_inputs(layout, networks, runner.tasks)
@@ -149,14 +152,17 @@ def rollout_step(
 
     # bootstrap through truncation: the value of the observation the episode was cut at,
     # seen with the memory the agent had at that moment
-    final_inputs = [
-        TaskRunner(output["final_state"], output["final_obs"], None, None) for output in outputs
-    ]
-    final_model_obs, final_critic_obs, _ = joint_inputs(layout, networks, final_inputs)
-    no_reset = jnp.zeros(batch, bool)
-    *_, final_value = evaluate(
-        networks, params, actor_carry, critic_carry, final_model_obs, final_critic_obs, no_reset
-    )
+    if bootstrap_truncation:
+        final_inputs = [
+            TaskRunner(output["final_state"], output["final_obs"], None, None) for output in outputs
+        ]
+        final_model_obs, final_critic_obs, _ = joint_inputs(layout, networks, final_inputs)
+        no_reset = jnp.zeros(batch, bool)
+        *_, final_value = evaluate(
+            networks, params, actor_carry, critic_carry, final_model_obs, final_critic_obs, no_reset
+        )
+    else:
+        final_value = jnp.zeros(batch, jnp.float32)
     done = jnp.concatenate([output["done"] for output in outputs])
     terminated = jnp.concatenate([output["terminated"] for output in outputs])
     transition = Transition(
@@ -183,6 +189,7 @@ def rollout(
     params: Params,
     runner: RunnerState,
     num_steps: int,
+    bootstrap_truncation: bool = True,
 ) -> tuple[RunnerState, Transition, EpisodeStats, jax.Array]:
     """`num_steps` (T) steps of every env.
 
@@ -192,7 +199,7 @@ def rollout(
     """
 
     def _body(carry: RunnerState, step_key: jax.Array) -> tuple:
-        return rollout_step(layout, networks, params, carry, step_key)
+        return rollout_step(layout, networks, params, carry, step_key, bootstrap_truncation)
 
     runner, (transitions, stats) = jax.lax.scan(_body, runner, jax.random.split(key, num_steps))
     model_obs, critic_obs, _ = joint_inputs(layout, networks, runner.tasks)

@@ -83,7 +83,13 @@ def ppo_update(
     key, rollout_key, learn_key = jax.random.split(state.key, 3)
     start = state.runner
     runner, transitions, stats, last_value = rollout(
-        rollout_key, layout, networks, state.params, start, ppo.rollout_length
+        rollout_key,
+        layout,
+        networks,
+        state.params,
+        start,
+        ppo.rollout_length,
+        ppo.bootstrap_truncation,
     )
     advantages, targets = advantages_and_targets(transitions, last_value, ppo.gamma, ppo.gae_lambda)
     batch = make_batch(
