@@ -10,9 +10,10 @@ subprocess, cells interleaved (jaxmarl B, marlax B, next B), so peak memory
 (`ru_maxrss` after the runs minus after the imports) is per cell. Also marlax on
 grid_return with the Transformer core (no peer).
 
-The networks differ in one way: JaxMARL's ActorCritic has separate 64-64 actor and critic
-towers; marlax's MLP model is one 64-64 torso (encoder 64 + core 64) with policy and
-value heads, so it does about half the dense-layer work per step.
+Networks: "marlax" uses `ppo.critic = "independent"`, a separate 64-64 critic on the agent's
+own observation next to the 64-64 actor: the shape of JaxMARL's ActorCritic (separate actor
+and critic towers). "marlax-shared" (`critic = "shared"`, one torso with policy and value
+heads, about half the dense-layer work) is listed for information.
 
     python benchmarks/train_throughput.py --num-envs 64 256 1024 4096 --repeats 3 \
         --markdown benchmarks/results/train_throughput.md
@@ -42,7 +43,8 @@ MARLAX_RETURN_KEY = "return"
 """marlax's per-update metric: mean per-agent return of the episodes ended in the rollout."""
 STEPS_PER_CALL = 262_144
 """Default U = max(1, this // (B * T)): about the same env steps in every timed call."""
-LIBRARIES = ("jaxmarl", "marlax", "marlax-transformer")
+LIBRARIES = ("jaxmarl", "marlax", "marlax-shared", "marlax-transformer")
+TRANSFORMER = LIBRARIES[3]
 
 
 def marlax_config(
@@ -54,6 +56,9 @@ def marlax_config(
     num_seeds: int = 1,
     seed: int = 0,
     model: str = "mlp",
+    critic: str = "independent",
+    core: dict[str, Any] | None = None,
+    encoder: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A marlax config dict with JaxMARL's IPPO-MPE hyperparameters at B = num_envs."""
     cfg = JAXMARL_IPPO_MPE_CONFIG
@@ -61,6 +66,10 @@ def marlax_config(
     if model == "mlp":
         model_section["encoder"] = {"hidden_sizes": [64], "activation": cfg["ACTIVATION"]}
         model_section["core"] = {"hidden_sizes": [64], "activation": cfg["ACTIVATION"]}
+    if core:
+        model_section["core"] = dict(core)
+    if encoder:
+        model_section["encoder"] = dict(encoder)
     return {
         "env": {"name": env_name, "num_envs": num_envs},
         "model": model_section,
@@ -79,7 +88,7 @@ def marlax_config(
             "learning_rate": cfg["LR"],
             "anneal_lr": cfg["ANNEAL_LR"],
             "normalize_advantages": True,
-            "critic": "independent",
+            "critic": critic,
         },
         "run": {
             "seed": seed,
@@ -108,13 +117,17 @@ def jaxmarl_call(num_envs: int, num_updates: int) -> Callable[[int], Any]:
     return _call
 
 
-def marlax_call(env_name: str, model: str, num_envs: int, num_updates: int) -> Callable:
-    """call(i) runs one `Trainer.update` (U updates in one jitted scan), blocking."""
+def marlax_call(
+    env_name: str, model: str, num_envs: int, num_updates: int, **settings: Any
+) -> Callable:
+    """call(i) runs one `Trainer.update` (U updates in one jitted scan), blocking.
+
+    `settings` go to `marlax_config` (critic, core, encoder)."""
     from marlax.algorithms.ppo.trainer import Trainer
     from marlax.config import load_from_dict
 
     raw = marlax_config(
-        env_name, num_envs, log_every=num_updates, num_updates=num_updates, model=model
+        env_name, num_envs, log_every=num_updates, num_updates=num_updates, model=model, **settings
     )
     trainer = Trainer(load_from_dict(raw))
     holder = {"state": jax.block_until_ready(trainer.init(jax.random.key(0)))}
@@ -126,15 +139,22 @@ def marlax_call(env_name: str, model: str, num_envs: int, num_updates: int) -> C
     return _call
 
 
-def measure_cell(library: str, num_envs: int, num_updates: int, repeats: int) -> dict:
-    """Time one (library, B) cell in this process: compile s, env-steps/s, peak-memory delta."""
+def measure_cell(
+    library: str, num_envs: int, num_updates: int, repeats: int, transformer: dict | None = None
+) -> dict:
+    """Time one (library, B) cell in this process: compile s, env-steps/s, peak-memory delta.
+
+    `transformer`: {"core": ..., "encoder": ..., "critic": ...} settings of the Transformer rows.
+    """
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if library == "jaxmarl":
         call = jaxmarl_call(num_envs, num_updates)
     elif library == "marlax":
         call = marlax_call("simple_spread", "mlp", num_envs, num_updates)
+    elif library == "marlax-shared":
+        call = marlax_call("simple_spread", "mlp", num_envs, num_updates, critic="shared")
     else:
-        call = marlax_call("grid_return", "transformer", num_envs, num_updates)
+        call = marlax_call("grid_return", "transformer", num_envs, num_updates, **transformer)
     start = time.perf_counter()
     call(0)  # compile + first run
     first_s = time.perf_counter() - start
@@ -157,10 +177,13 @@ def measure_cell(library: str, num_envs: int, num_updates: int, repeats: int) ->
     }
 
 
-def run_cell_subprocess(library: str, num_envs: int, num_updates: int, repeats: int) -> dict:
+def run_cell_subprocess(
+    library: str, num_envs: int, num_updates: int, repeats: int, transformer: dict
+) -> dict:
     """`measure_cell` in a fresh interpreter, so its memory and compile cache are its own."""
     command = [sys.executable, __file__, "--cell", library, str(num_envs)]
     command += ["--updates", str(num_updates), "--repeats", str(repeats)]
+    command += ["--transformer", json.dumps(transformer)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -181,7 +204,7 @@ def _rows(results: list[dict]) -> list[list[str]]:
             rows.append([r["library"], str(r["num_envs"]), "-", "-", "-", "-", "error"])
             continue
         ratio = "-"
-        if r["library"] == "marlax" and r["num_envs"] in peer:
+        if r["library"] in ("marlax", "marlax-shared") and r["num_envs"] in peer:
             ratio = f"{r['steps_per_s'] / peer[r['num_envs']]:.2f}x"
         rows.append(
             [
@@ -206,6 +229,12 @@ def main() -> None:
     parser.add_argument("--transformer-num-envs", nargs="*", type=int, default=[16])
     parser.add_argument("--transformer-updates", type=int, default=1, help="U, Transformer rows")
     parser.add_argument("--transformer-repeats", type=int, default=1)
+    parser.add_argument(
+        "--transformer",
+        type=json.loads,
+        default={},
+        help='JSON {"core": {...}, "encoder": {...}, "critic": ...} for the Transformer rows',
+    )
     parser.add_argument("--libraries", nargs="*", default=list(LIBRARIES), choices=LIBRARIES)
     parser.add_argument("--updates", type=int, default=None, help="U per timed call")
     parser.add_argument("--repeats", type=int, default=3)
@@ -216,20 +245,21 @@ def main() -> None:
 
     if args.cell:
         library, num_envs = args.cell[0], int(args.cell[1])
-        cell = measure_cell(library, num_envs, _updates_for(num_envs, args.updates), args.repeats)
+        updates = _updates_for(num_envs, args.updates)
+        cell = measure_cell(library, num_envs, updates, args.repeats, args.transformer)
         print("RESULT " + json.dumps(cell), flush=True)
         return
 
     console = Console()
-    plan = [(lib, b) for b in args.num_envs for lib in args.libraries if lib != LIBRARIES[2]]
-    if LIBRARIES[2] in args.libraries:
-        plan += [(LIBRARIES[2], b) for b in args.transformer_num_envs]
+    plan = [(lib, b) for b in args.num_envs for lib in args.libraries if lib != TRANSFORMER]
+    if TRANSFORMER in args.libraries:
+        plan += [(TRANSFORMER, b) for b in args.transformer_num_envs]
     results = []
     for library, num_envs in plan:
         updates, repeats = _updates_for(num_envs, args.updates), args.repeats
-        if library == LIBRARIES[2]:
+        if library == TRANSFORMER:
             updates, repeats = args.transformer_updates, args.transformer_repeats
-        results.append(run_cell_subprocess(library, num_envs, updates, repeats))
+        results.append(run_cell_subprocess(library, num_envs, updates, repeats, args.transformer))
         console.log(results[-1])
 
     title = f"train env-steps/s (T=128, 4x4 minibatch epochs), {jax.devices()[0].platform}"
