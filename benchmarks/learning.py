@@ -340,7 +340,7 @@ def main() -> None:
         "--seed-loop",
         action="store_true",
         help="train seeds one after another (one compiled 1-seed program) instead of as a vmap"
-        " axis: on this 2-core XLA:CPU host the vmapped 2-seed nback GRU update deadlocks",
+        " axis (a workaround for an XLA:CPU scheduler deadlock, since fixed by marlax's XLA flag)",
     )
     parser.add_argument("--json", default=None, help="merge result rows into this JSON file")
     parser.add_argument("--markdown", default=None, help="write the table here")
