@@ -92,12 +92,9 @@ def _check_options(*, episodes: int, fps: float, video_path: Path | None) -> Non
     """ConfigError for options out of range, before a run is loaded."""
     if episodes < 1:
         raise ConfigError("episodes", episodes, "an integer >= 1")
-    if not fps > 0:
-        raise ConfigError("fps", fps, "frames per second > 0")
-    if video_path is not None:
-        from marlax.runs.video import check_video_path
+    from marlax.runs.video import check_playback
 
-        check_video_path(video_path)
+    check_playback(fps, video_path)
 
 
 def record_policy(

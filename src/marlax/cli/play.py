@@ -66,12 +66,9 @@ def _check_options(
         raise ConfigError("pov", pov, f"an agent index in [0, {env.num_agents})")
     if steps is not None and steps < 1:
         raise ConfigError("steps", steps, "an integer >= 1")
-    if not fps > 0:
-        raise ConfigError("fps", fps, "frames per second > 0")
-    if video_path is not None:
-        from marlax.runs.video import check_video_path
+    from marlax.runs.video import check_playback
 
-        check_video_path(video_path)
+    check_playback(fps, video_path)
 
 
 def _play_random(

@@ -23,6 +23,14 @@ from marlax.errors import ConfigError
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".gif")
 
 
+def check_playback(fps: float, video_path: str | os.PathLike[str] | None) -> None:
+    """ConfigError unless `fps` > 0 and `video_path` (if given) names a format we write."""
+    if not fps > 0:
+        raise ConfigError("fps", fps, "frames per second > 0")
+    if video_path is not None:
+        check_video_path(video_path)
+
+
 def check_video_path(path: str | os.PathLike[str]) -> Path:
     """The path as a `Path`, after checking its extension names a format we write.
 
