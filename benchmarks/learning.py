@@ -245,14 +245,19 @@ def _stack_seeds(results: list[dict]) -> dict[str, Any]:
 
 
 def run_cell(
-    cell: Cell, budget_scale: float, num_seeds: int, seed: int, seed_loop: bool = False
+    cell: Cell,
+    budget_scale: float,
+    num_seeds: int,
+    seed: int,
+    seed_loop: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> list[dict]:
-    """Train and evaluate one cell; one result row per task."""
+    """Train and evaluate one cell (with `extra` overrides after its own); a row per task."""
     start = time.perf_counter()
     eval_keys = jax.random.split(jax.random.key(EVAL_SEED), num_seeds)
     if seed_loop:
         # one compiled single-seed program, seeds one after another (see `main --seed-loop`)
-        config = cell_config(cell, budget_scale, 1)
+        config = cell_config(cell, budget_scale, 1, extra)
         trainer, parts = Trainer(config), []
         for index, key in enumerate(jax.random.split(jax.random.key(seed), num_seeds)):
             _, state, part_curves = train(config, key, trainer)
@@ -261,7 +266,7 @@ def run_cell(
         curves = np.concatenate([part[0] for part in parts])
         result = _stack_seeds([part[1] for part in parts])
     else:
-        config = cell_config(cell, budget_scale, num_seeds)
+        config = cell_config(cell, budget_scale, num_seeds, extra)
         trainer, state, curves = train(config, jax.random.key(seed))
         result = evaluate(trainer, state.params, eval_keys)
     seconds = time.perf_counter() - start
@@ -284,6 +289,7 @@ def run_cell(
                 if accuracy is None
                 else {k: v.tolist() for k, v in accuracy.items()},
                 "seconds": seconds,
+                "overrides": list(extra),
             }
         )
     return rows
@@ -342,6 +348,14 @@ def main() -> None:
         help="train seeds one after another (one compiled 1-seed program) instead of as a vmap"
         " axis (a workaround for an XLA:CPU scheduler deadlock, since fixed by marlax's XLA flag)",
     )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config overrides applied to every selected cell (after the cell's own)",
+    )
     parser.add_argument("--json", default=None, help="merge result rows into this JSON file")
     parser.add_argument("--markdown", default=None, help="write the table here")
     args = parser.parse_args()
@@ -359,7 +373,9 @@ def main() -> None:
         if not cell.path.exists():
             print(f"skip {label}: {cell.path} missing", flush=True)
             continue
-        new_rows = run_cell(cell, args.budget_scale, args.seeds, args.seed, args.seed_loop)
+        new_rows = run_cell(
+            cell, args.budget_scale, args.seeds, args.seed, args.seed_loop, tuple(args.overrides)
+        )
         rows += new_rows
         for row in new_rows:
             print(

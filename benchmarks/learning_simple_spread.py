@@ -52,8 +52,13 @@ def jaxmarl_curves(num_seeds: int, total_timesteps: float, seed: int) -> np.ndar
     return np.stack(curves)
 
 
-def marlax_curves(num_seeds: int, total_timesteps: float, seed: int) -> np.ndarray:
-    """f32[S, U]: marlax PPO's episode return per update (in JaxMARL's unit), seeds vmapped."""
+def marlax_curves(
+    num_seeds: int, total_timesteps: float, seed: int, bootstrap_truncation: bool = True
+) -> np.ndarray:
+    """f32[S, U]: marlax PPO's episode return per update (in JaxMARL's unit), seeds vmapped.
+
+    `bootstrap_truncation=False` ("marlax-nobootstrap") treats the time limit as terminal, as
+    JaxMARL does: the one semantic difference left between the two sides."""
     from marlax.algorithms.ppo.trainer import Trainer
     from marlax.config import load_from_dict
     from train_throughput import MARLAX_RETURN_KEY, marlax_config
@@ -70,6 +75,7 @@ def marlax_curves(num_seeds: int, total_timesteps: float, seed: int) -> np.ndarr
                 num_updates=num_updates,
                 num_seeds=num_seeds,
                 seed=seed,
+                bootstrap_truncation=bootstrap_truncation,
             )
         )
     )
@@ -138,9 +144,11 @@ def _run(library: str, args: argparse.Namespace) -> dict:
             "marlax": marlax_random_return(args.random_envs, key),
         }
     else:
-        curves = (jaxmarl_curves if library == "jaxmarl" else marlax_curves)(
-            args.seeds, args.total_timesteps, args.seed
-        )
+        if library == "jaxmarl":
+            curves = jaxmarl_curves(args.seeds, args.total_timesteps, args.seed)
+        else:
+            bootstrap = library != "marlax-nobootstrap"
+            curves = marlax_curves(args.seeds, args.total_timesteps, args.seed, bootstrap)
         finals = final_return(curves)
         result = {
             "final": finals.tolist(),
@@ -164,7 +172,7 @@ def _markdown(results: dict, args: argparse.Namespace) -> str:
         "| policy | final return (mean +- std) | per-agent | seeds | updates | wall s |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for library in ("jaxmarl", "marlax"):
+    for library in ("jaxmarl", "marlax", "marlax-nobootstrap"):
         if library in results:
             row = results[library]
             finals = np.asarray(row["final"])
@@ -190,7 +198,12 @@ def _markdown(results: dict, args: argparse.Namespace) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--libraries", nargs="*", default=["jaxmarl", "marlax", "random"])
+    parser.add_argument(
+        "--libraries",
+        nargs="*",
+        default=["jaxmarl", "marlax", "random"],
+        choices=["jaxmarl", "marlax", "marlax-nobootstrap", "random"],
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=JAXMARL_IPPO_MPE_CONFIG["SEED"])
     parser.add_argument(

@@ -13,7 +13,10 @@ grid_return with the Transformer core (no peer).
 Networks: "marlax" uses `ppo.critic = "independent"`, a separate 64-64 critic on the agent's
 own observation next to the 64-64 actor: the shape of JaxMARL's ActorCritic (separate actor
 and critic towers). "marlax-shared" (`critic = "shared"`, one torso with policy and value
-heads, about half the dense-layer work) is listed for information.
+heads, about half the dense-layer work) is listed for information. "marlax-nobootstrap" is
+"marlax" with `ppo.bootstrap_truncation: false`: time limits end episodes as terminal states,
+JaxMARL's semantics, so the critic does not also run on `final_obs` every step (the same work
+per step as JaxMARL's IPPO).
 
     python benchmarks/train_throughput.py --num-envs 64 256 1024 4096 --repeats 3 \
         --markdown benchmarks/results/train_throughput.md
@@ -43,8 +46,8 @@ MARLAX_RETURN_KEY = "return"
 """marlax's per-update metric: mean per-agent return of the episodes ended in the rollout."""
 STEPS_PER_CALL = 262_144
 """Default U = max(1, this // (B * T)): about the same env steps in every timed call."""
-LIBRARIES = ("jaxmarl", "marlax", "marlax-shared", "marlax-transformer")
-TRANSFORMER = LIBRARIES[3]
+LIBRARIES = ("jaxmarl", "marlax", "marlax-nobootstrap", "marlax-shared", "marlax-transformer")
+TRANSFORMER = LIBRARIES[-1]
 
 
 def marlax_config(
@@ -57,6 +60,7 @@ def marlax_config(
     seed: int = 0,
     model: str = "mlp",
     critic: str = "independent",
+    bootstrap_truncation: bool = True,
     core: dict[str, Any] | None = None,
     encoder: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -89,6 +93,7 @@ def marlax_config(
             "anneal_lr": cfg["ANNEAL_LR"],
             "normalize_advantages": True,
             "critic": critic,
+            "bootstrap_truncation": bootstrap_truncation,
         },
         "run": {
             "seed": seed,
@@ -151,6 +156,10 @@ def measure_cell(
         call = jaxmarl_call(num_envs, num_updates)
     elif library == "marlax":
         call = marlax_call("simple_spread", "mlp", num_envs, num_updates)
+    elif library == "marlax-nobootstrap":
+        call = marlax_call(
+            "simple_spread", "mlp", num_envs, num_updates, bootstrap_truncation=False
+        )
     elif library == "marlax-shared":
         call = marlax_call("simple_spread", "mlp", num_envs, num_updates, critic="shared")
     else:
@@ -204,7 +213,7 @@ def _rows(results: list[dict]) -> list[list[str]]:
             rows.append([r["library"], str(r["num_envs"]), "-", "-", "-", "-", "error"])
             continue
         ratio = "-"
-        if r["library"] in ("marlax", "marlax-shared") and r["num_envs"] in peer:
+        if r["library"].startswith("marlax") and r["num_envs"] in peer:
             ratio = f"{r['steps_per_s'] / peer[r['num_envs']]:.2f}x"
         rows.append(
             [

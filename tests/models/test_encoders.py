@@ -73,7 +73,14 @@ def test_vector_encoder_identity_and_mlp(key: jax.Array) -> None:
 
 @pytest.mark.parametrize(
     "settings",
-    [{"vocab_sizes": ()}, {"vocab_sizes": (0, 3)}, {"combine": "max"}, {"embed_dim": 0}],
+    [
+        {"vocab_sizes": ()},
+        {"vocab_sizes": (0, 3)},
+        {"combine": "max"},
+        {"embed_dim": 0},
+        {"conv_strides": (2,)},  # default conv_channels has 2 layers
+        {"conv_strides": (0, 1)},
+    ],
 )
 def test_grid_encoder_bad_settings_raise_config_error(settings: dict) -> None:
     with pytest.raises(ConfigError):
@@ -105,51 +112,86 @@ def test_grid_model_from_spaces_sequence_equals_steps(key: jax.Array) -> None:
 # ---- SAME convs as `_patches` + Dense, checked against lax.conv_general_dilated ----------
 
 
-def _lax_conv(cells: jax.Array, dense: dict, kernel_size: int) -> jax.Array:
+def _lax_conv(cells: jax.Array, dense: dict, kernel_size: int, stride: int = 1) -> jax.Array:
     """A real SAME conv with the Dense layer's kernel reshaped to HWIO, plus its bias."""
     in_channels = cells.shape[-1]
     kernel = dense["kernel"].reshape(kernel_size, kernel_size, in_channels, -1)
     lead_shape = cells.shape[:-3]
     batch = cells.reshape((-1, *cells.shape[-3:]))
     out = jax.lax.conv_general_dilated(
-        batch, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        batch, kernel, (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
     )
     out = out.reshape((*lead_shape, *out.shape[1:]))
     return out + lead_axes(dense["bias"], out.ndim - 1)
 
 
-def _reference_head(params: dict, cells: jax.Array, num_convs: int, kernel_size: int, act):
-    """Convs by lax, flatten, output Dense: the path every conv encoder ends with."""
+def _reference_head(
+    params: dict, cells: jax.Array, num_convs: int, kernel_size: int, act, strides=None
+):
+    """Convs by lax (stride 1 unless `strides` says), flatten, output Dense: the path every
+    conv encoder ends with."""
+    strides = strides or (1,) * num_convs
     for layer in range(num_convs):
-        cells = act(_lax_conv(cells, params[f"Dense_{layer}"], kernel_size))
+        cells = act(_lax_conv(cells, params[f"Dense_{layer}"], kernel_size, strides[layer]))
     flat = cells.reshape((*cells.shape[:-3], -1))
     dense = params[f"Dense_{num_convs}"]
     return act(flat @ dense["kernel"] + lead_axes(dense["bias"], flat.ndim - 1))
 
 
+@pytest.mark.parametrize("stride", [1, 2, 3])
 @pytest.mark.parametrize("kernel_size", [1, 2, 3])
-def test_patches_dense_equals_lax_same_conv(kernel_size: int, key: jax.Array) -> None:
+def test_patches_dense_equals_lax_same_conv(kernel_size: int, stride: int, key: jax.Array) -> None:
     cells_key, kernel_key, bias_key = jax.random.split(key, 3)
     cells = jax.random.normal(cells_key, (2, 4, 5, 3))  # H != W catches a swapped axis
     dense = {
         "kernel": jax.random.normal(kernel_key, (kernel_size * kernel_size * 3, 6)),
         "bias": jax.random.normal(bias_key, (6,)),
     }
-    patches = _patches(cells, kernel_size)
-    chex.assert_shape(patches, (2, 4, 5, kernel_size * kernel_size * 3))
+    patches = _patches(cells, kernel_size, stride)
+    out_h, out_w = -(-4 // stride), -(-5 // stride)  # SAME: ceil(size / stride)
+    chex.assert_shape(patches, (2, out_h, out_w, kernel_size * kernel_size * 3))
     ours = patches @ dense["kernel"] + lead_axes(dense["bias"], 3)
-    np.testing.assert_allclose(ours, _lax_conv(cells, dense, kernel_size), atol=1e-5)
+    expected = _lax_conv(cells, dense, kernel_size, stride)
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
 
 
-def test_grid_encoder_equals_lookup_and_lax_convs(key: jax.Array) -> None:
-    encoder = GridEncoder(VOCAB, embed_dim=3, conv_channels=(4, 2), output_size=6)
+@pytest.mark.parametrize("combine", ["sum", "concat"])
+def test_grid_encoder_equals_lookup_and_lax_convs(combine: str, key: jax.Array) -> None:
+    # the encoder folds the tables into its first conv; the reference embeds, then convolves
+    encoder = GridEncoder(VOCAB, embed_dim=3, combine=combine, conv_channels=(4, 2), output_size=6)
     grids = _grid(key, (2, 3))
     params = encoder.init(key, grids)["params"]
     # table lookup by indexing (a gather), not the encoder's one-hot matmul
-    cells = params["embed_0"][grids[..., 0]] + params["embed_1"][grids[..., 1]]
-    expected = _reference_head(params, cells, 2, 3, ACTIVATIONS["relu"])
+    looked_up = [params["embed_0"][grids[..., 0]], params["embed_1"][grids[..., 1]]]
+    cells = sum(looked_up) if combine == "sum" else jnp.concatenate(looked_up, axis=-1)
+    # default strides: 2 for the first conv, 1 after
+    expected = _reference_head(params, cells, 2, 3, ACTIVATIONS["relu"], strides=(2, 1))
     features = encoder.apply({"params": params}, grids)
     np.testing.assert_allclose(features, expected, atol=1e-5)
+    chex.assert_shape(params["Dense_2"]["kernel"], (3 * 3 * 2, 6))  # 5x5 -> 3x3 x 2 channels
+
+
+def test_grid_encoder_flags_out_of_table_ids_with_nan(key: jax.Array) -> None:
+    encoder = GridEncoder(VOCAB, conv_channels=(4,), output_size=6)
+    grids = _grid(key, (3,))
+    params = encoder.init(key, grids)
+    bad = grids.at[1, 0, 4, 1].set(VOCAB[1])  # one id past channel 1's table, in row 1
+    features = np.asarray(encoder.apply(params, bad))
+    assert np.isnan(features[1]).all()
+    clean = np.asarray(encoder.apply(params, grids))
+    np.testing.assert_allclose(features[[0, 2]], clean[[0, 2]], atol=1e-6)
+    no_conv = GridEncoder(VOCAB, conv_channels=(), output_size=6)
+    negative = grids.at[2, 1, 1, 0].set(-1)
+    assert np.isnan(np.asarray(no_conv.apply(no_conv.init(key, grids), negative))[2]).all()
+
+
+def test_grid_encoder_explicit_strides_equal_lax_convs(key: jax.Array) -> None:
+    encoder = GridEncoder(VOCAB, embed_dim=3, conv_channels=(4, 2), conv_strides=(1, 3))
+    grids = _grid(key, (2,))
+    params = encoder.init(key, grids)["params"]
+    cells = params["embed_0"][grids[..., 0]] + params["embed_1"][grids[..., 1]]
+    expected = _reference_head(params, cells, 2, 3, ACTIVATIONS["relu"], strides=(1, 3))
+    np.testing.assert_allclose(encoder.apply({"params": params}, grids), expected, atol=1e-5)
 
 
 # ---- ImageEncoder ---------------------------------------------------------------------

@@ -8,7 +8,9 @@ always) but only guess for n = 1, so its best expected return is 0.5 + 15 * 0.75
 A GRU can remember the previous value and answer n = 1 too (up to 16).
 
 Slow tier: every cell of `benchmarks/learning.py` (each shipped config) beats the random
-policy evaluated on the same fresh episodes.
+policy evaluated on the same fresh episodes, at the budget and seeds of BENCHMARKS.md's
+learning table (`--seeds 2 --budget-scale 0.5`, seeds vmapped, root seed 0), so the margins
+below are checked against measured numbers (about half of each measured mean margin).
 """
 
 from __future__ import annotations
@@ -118,13 +120,15 @@ def test_gru_beats_mlp_on_nback(gru_return: float) -> None:
 
 # ---- slow tier: every shipped config --------------------------------------------------------
 
-SLOW_SCALE = 1.0
+SLOW_SCALE = 0.5
 SLOW_MARGIN = {
     # cell: the least trained - random (mean over seeds) at budget x SLOW_SCALE
     "simple_spread": 2.0,
     "nback": 3.0,
     "nback_gru": 5.0,
     "nback_transformer": 5.0,
+    # grid_return: measured +2.8 (MLP), +1.9 (GRU), +3.4 (Transformer) per agent, random 0.15
+    "grid_return_mlp": 0.5,
     "grid_return": 0.5,
     "grid_return_transformer": 0.5,
     "scouts": 0.2,
@@ -142,8 +146,7 @@ def test_shipped_config_beats_random(label: str) -> None:
     cell = {cell.label: cell for cell in learning.CELLS}[label]
     if not cell.path.exists():
         pytest.skip(f"{cell.path.name} is not shipped")
-    # seeds in a loop: one compiled single-seed program serves every seed
-    rows = learning.run_cell(cell, SLOW_SCALE, num_seeds=2, seed=0, seed_loop=True)
+    rows = learning.run_cell(cell, SLOW_SCALE, num_seeds=2, seed=0)
     for row in rows:
         margin = np.mean(row["trained"]) - np.mean(row["random"])
         assert margin >= SLOW_MARGIN[label], (row["env"], row["trained"], row["random"])
