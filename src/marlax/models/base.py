@@ -40,6 +40,37 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 }
 
 
+def flat_dot_general(
+    lhs: jax.Array,
+    rhs: jax.Array,
+    dimension_numbers: Any,
+    precision: Any = None,
+    preferred_element_type: Any = None,
+    **kwargs: Any,
+) -> jax.Array:
+    """`nn.Dense`'s contraction x[..., D] @ W[D, F] on x flattened to 2-D, then reshaped back.
+
+    Pass as `nn.Dense(..., dot_general=flat_dot_general)`: the result is the same, but XLA:CPU
+    runs the backward of a 2-D matmul about 2x faster than that of a [T, K, D] one (the kernel
+    gradient then contracts two batch axes): measured on PPO minibatches.
+    """
+    expected = (((lhs.ndim - 1,), (0,)), ((), ()))
+    if tuple(map(tuple, dimension_numbers[0])) != expected[0] or any(dimension_numbers[1]):
+        return jax.lax.dot_general(
+            lhs, rhs, dimension_numbers, precision, preferred_element_type, **kwargs
+        )
+    flat = lhs.reshape((-1, lhs.shape[-1]))
+    out = jax.lax.dot_general(
+        flat, rhs, (((1,), (0,)), ((), ())), precision, preferred_element_type, **kwargs
+    )
+    return out.reshape((*lhs.shape[:-1], *rhs.shape[1:]))
+
+
+def dense(features: int, **kwargs: Any) -> nn.Dense:
+    """`nn.Dense` with `flat_dot_general` (same parameters, same values, faster backward)."""
+    return nn.Dense(features, dot_general=flat_dot_general, **kwargs)
+
+
 def require_activation(field: str, value: Any) -> None:
     """An activation setting must name one of `ACTIVATIONS`."""
     require(value in ACTIVATIONS, field, value, f"one of {sorted(ACTIVATIONS)}")

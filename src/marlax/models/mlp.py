@@ -6,7 +6,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.models.base import ACTIVATIONS, require_activation, require_int_tuple
+from marlax.models.base import ACTIVATIONS, dense, require_activation, require_int_tuple
 
 
 class MLPCore(nn.Module):
@@ -29,7 +29,7 @@ class MLPCore(nn.Module):
         super().__post_init__()
 
     def setup(self) -> None:
-        self.layers = [nn.Dense(size) for size in self.hidden_sizes]
+        self.layers = [dense(size) for size in self.hidden_sizes]
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> jax.Array:
         """f32[*batch, 0]."""

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from marlax.envs.base import require_positive_int
-from marlax.models.base import lead_axes
+from marlax.models.base import dense, lead_axes
 
 
 def _combine(
@@ -55,14 +55,14 @@ class _SelectiveLayer(nn.Module):
 
     def setup(self) -> None:
         self.norm = nn.RMSNorm()
-        self.in_proj = nn.Dense(2 * self.inner_size, use_bias=False)
-        self.dt_proj = nn.Dense(self.inner_size, use_bias=False)
+        self.in_proj = dense(2 * self.inner_size, use_bias=False)
+        self.dt_proj = dense(self.inner_size, use_bias=False)
         self.dt_bias = self.param("dt_bias", _dt_bias_init, (self.inner_size,))
-        self.b_proj = nn.Dense(self.state_size, use_bias=False)
-        self.c_proj = nn.Dense(self.state_size, use_bias=False)
+        self.b_proj = dense(self.state_size, use_bias=False)
+        self.c_proj = dense(self.state_size, use_bias=False)
         self.a_log = self.param("a_log", _a_log_init, (self.inner_size, self.state_size))
         self.skip = self.param("skip", nn.initializers.ones, (self.inner_size,))
-        self.out_proj = nn.Dense(self.d_model, use_bias=False)
+        self.out_proj = dense(self.d_model, use_bias=False)
 
     def gates(self, tokens: jax.Array, reset: jax.Array) -> tuple[jax.Array, ...]:
         """f32[..., d], bool[...] -> a, b f32[..., E, N]; C f32[..., N]; u, gate f32[..., E]."""
@@ -104,7 +104,7 @@ class SSMCore(nn.Module):
         super().__post_init__()
 
     def setup(self) -> None:
-        self.embed = nn.Dense(self.d_model)
+        self.embed = dense(self.d_model)
         inner = self.expand * self.d_model
         self.layers = [
             _SelectiveLayer(self.d_model, inner, self.state_size) for _ in range(self.num_layers)

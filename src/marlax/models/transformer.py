@@ -19,7 +19,7 @@ from flax import struct
 
 from marlax.envs.base import require, require_positive_int
 from marlax.models.attention import attend, rope
-from marlax.models.base import lead_axes
+from marlax.models.base import dense, lead_axes
 
 NORMS = ("layernorm", "rmsnorm")
 
@@ -47,11 +47,11 @@ class _Block(nn.Module):
 
     def setup(self) -> None:
         self.attn_norm = _norm(self.norm, "attn_norm")
-        self.qkv = nn.Dense(3 * self.d_model, use_bias=False)
-        self.attn_out = nn.Dense(self.d_model)
+        self.qkv = dense(3 * self.d_model, use_bias=False)
+        self.attn_out = dense(self.d_model)
         self.mlp_norm = _norm(self.norm, "mlp_norm")
-        self.mlp_in = nn.Dense(self.mlp_ratio * self.d_model)
-        self.mlp_out = nn.Dense(self.d_model)
+        self.mlp_in = dense(self.mlp_ratio * self.d_model)
+        self.mlp_out = dense(self.d_model)
 
     def project(self, tokens: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         """f32[..., d] -> query, key, value, each f32[..., heads, head_dim]."""
@@ -113,7 +113,7 @@ class TransformerCore(nn.Module):
         return self.context_length - 1
 
     def setup(self) -> None:
-        self.embed = nn.Dense(self.d_model)
+        self.embed = dense(self.d_model)
         self.blocks = [
             _Block(self.d_model, self.num_heads, self.mlp_ratio, self.norm)
             for _ in range(self.num_layers)

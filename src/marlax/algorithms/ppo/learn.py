@@ -22,6 +22,7 @@ from marlax.algorithms.common.losses import (
     normalize,
     value_loss,
 )
+from marlax.algorithms.common.shuffle import permutation
 from marlax.algorithms.ppo.networks import Networks, Params
 from marlax.algorithms.ppo.types import Transition
 from marlax.models.heads import distribution
@@ -135,7 +136,7 @@ def ppo_loss(
 def _minibatches(key: jax.Array, batch: Batch, num_minibatches: int) -> Batch:
     """Shuffle the K sequences and split them: leaves [T, K] -> [M, T, K / M] (carries [M, K/M])."""
     count = batch.advantages.shape[1]
-    order = jax.random.permutation(key, count)
+    order = permutation(key, count)  # jax.random.permutation's sort is ~5x slower on XLA:CPU
     size = count // num_minibatches
 
     def _split_time_major(x: jax.Array) -> jax.Array:
