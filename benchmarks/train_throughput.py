@@ -213,7 +213,8 @@ def _rows(results: list[dict]) -> list[list[str]]:
             rows.append([r["library"], str(r["num_envs"]), "-", "-", "-", "-", "error"])
             continue
         ratio = "-"
-        if r["library"].startswith("marlax") and r["num_envs"] in peer:
+        comparable = r["library"].startswith("marlax") and r["library"] != TRANSFORMER
+        if comparable and r["num_envs"] in peer:
             ratio = f"{r['steps_per_s'] / peer[r['num_envs']]:.2f}x"
         rows.append(
             [

@@ -1,0 +1,135 @@
+"""Where a PPO update's time goes on simple_spread (JaxMARL's IPPO settings), piece by piece.
+
+Times, with `jit` and `block_until_ready` (best of `--repeats` after a warm-up):
+- the whole update vs the rollout alone (the rest is GAE + the learning epochs);
+- one minibatch's actor + critic fwd+bwd on a [1, K, D] input vs on [K, D] with plain
+  `nn.Dense`, and with marlax's `dense` (2-D contractions), and JaxMARL's network on [K, D];
+- the minibatch permutation: `jax.random.permutation` vs `marlax.algorithms.common.shuffle`.
+
+    python benchmarks/ppo_step_profile.py --num-envs 64 1024
+
+Findings it backs are in `benchmarks/results/train_throughput.md` (runs 4-5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from rich.console import Console
+from rich.table import Table
+
+from jaxmarl_ippo import JAXMARL_IPPO_MPE_CONFIG, ActorCritic
+from marlax.algorithms.common.shuffle import permutation
+from marlax.algorithms.ppo.rollout import rollout
+from marlax.algorithms.ppo.trainer import Trainer
+from marlax.config import load_from_dict
+from marlax.models.base import dense
+from train_throughput import marlax_config
+
+OBS_DIM, NUM_ACTIONS, AGENTS = 18, 5, 3
+
+
+def best_ms(fn: Callable, *args, repeats: int) -> float:
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return min(times) * 1e3
+
+
+class Towers(nn.Module):
+    """Two 64-64 tanh towers (actor logits, critic value), JaxMARL's shapes; `make` builds
+    the Dense layers (plain `nn.Dense` or marlax's 2-D `dense`)."""
+
+    make: Callable[[int], nn.Module]
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        actor, critic = obs, obs
+        for _ in range(2):
+            actor = nn.tanh(self.make(64)(actor))
+            critic = nn.tanh(self.make(64)(critic))
+        return jnp.sum(self.make(NUM_ACTIONS)(actor)) + jnp.sum(self.make(1)(critic))
+
+
+def update_rows(num_envs: int, repeats: int) -> list[tuple[str, float]]:
+    raw = marlax_config("simple_spread", num_envs, log_every=1, num_updates=4)
+    trainer = Trainer(load_from_dict(raw))
+    state = jax.tree.map(lambda leaf: leaf[0], trainer.init(jax.random.key(0)))  # one seed
+    ppo = trainer.config.ppo
+
+    def _rollout(s):
+        return rollout(
+            s.key, trainer.layout, trainer.networks, s.params, s.runner, ppo.rollout_length
+        )
+
+    whole = best_ms(jax.jit(trainer._updates_one), state, repeats=repeats)
+    roll = best_ms(jax.jit(_rollout), state, repeats=repeats)
+    return [("whole update", whole), ("rollout", roll), ("GAE + learning epochs", whole - roll)]
+
+
+def minibatch_rows(num_envs: int, repeats: int) -> list[tuple[str, float]]:
+    steps = JAXMARL_IPPO_MPE_CONFIG["NUM_STEPS"]
+    samples = num_envs * AGENTS * steps
+    size = samples // JAXMARL_IPPO_MPE_CONFIG["NUM_MINIBATCHES"]
+    obs = jax.random.normal(jax.random.key(0), (size, OBS_DIM))
+    rows = []
+    for label, make in (("nn.Dense", nn.Dense), ("marlax dense", dense)):
+        towers = Towers(make)
+        params = towers.init(jax.random.key(1), obs)
+        grad = jax.jit(jax.grad(towers.apply))
+        rows.append(
+            (
+                f"towers fwd+bwd, {label}, [1, K, D]",
+                best_ms(grad, params, obs[None], repeats=repeats),
+            )
+        )
+        rows.append(
+            (f"towers fwd+bwd, {label}, [K, D]", best_ms(grad, params, obs, repeats=repeats))
+        )
+    network = ActorCritic(NUM_ACTIONS)
+    params = network.init(jax.random.key(1), obs[0])
+
+    def _jaxmarl(p, o):
+        pi, value = network.apply(p, o)
+        return jnp.sum(pi.logits) + jnp.sum(value)
+
+    rows.append(
+        (
+            "JaxMARL ActorCritic fwd+bwd, [K, D]",
+            best_ms(jax.jit(jax.grad(_jaxmarl)), params, obs, repeats=repeats),
+        )
+    )
+    key = jax.random.key(2)
+    jax_perm = jax.jit(lambda k: jax.random.permutation(k, samples))
+    rows.append((f"jax.random.permutation({samples:,})", best_ms(jax_perm, key, repeats=repeats)))
+    ours = jax.jit(lambda k: permutation(k, samples))
+    rows.append((f"shuffle.permutation({samples:,})", best_ms(ours, key, repeats=repeats)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num-envs", nargs="*", type=int, default=[64])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    table = Table(title=f"PPO update pieces (simple_spread, T = 128), {jax.devices()[0].platform}")
+    for column in ("B", "piece", "ms"):
+        table.add_column(column, justify="left" if column == "piece" else "right")
+    for num_envs in args.num_envs:
+        for label, ms in update_rows(num_envs, args.repeats) + minibatch_rows(
+            num_envs, args.repeats
+        ):
+            table.add_row(str(num_envs), label, f"{ms:.1f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
