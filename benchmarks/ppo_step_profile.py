@@ -1,6 +1,7 @@
 """Where a PPO update's time goes on simple_spread (JaxMARL's IPPO settings), piece by piece.
 
-Times, with `jit` and `block_until_ready` (best of `--repeats` after a warm-up):
+Times, with `jit` and `block_until_ready` (median of `--repeats` after a warm-up, by
+`marlax.coordination.profiling.measure`):
 - the whole update vs the rollout alone (the rest is GAE + the learning epochs);
 - one minibatch's actor + critic fwd+bwd on a [1, K, D] input vs on [K, D] with plain
   `nn.Dense`, and with marlax's `dense` (2-D contractions), and JaxMARL's network on [K, D];
@@ -14,7 +15,6 @@ Findings it backs are in `benchmarks/results/train_throughput.md` (runs 4-5).
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import flax.linen as nn
@@ -28,20 +28,16 @@ from marlax.algorithms.common.shuffle import permutation
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.config import load_from_dict
+from marlax.coordination.profiling import measure
 from marlax.models.base import dense
 from train_throughput import marlax_config
 
 OBS_DIM, NUM_ACTIONS, AGENTS = 18, 5, 3
 
 
-def best_ms(fn: Callable, *args, repeats: int) -> float:
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
+def median_ms(fn: Callable, *args, repeats: int) -> float:
+    """Median milliseconds of `repeats` calls after compiling and one warm-up call."""
+    return measure(fn, *args, repeats=repeats).median_s * 1e3
 
 
 class Towers(nn.Module):
@@ -70,8 +66,8 @@ def update_rows(num_envs: int, repeats: int) -> list[tuple[str, float]]:
             s.key, trainer.layout, trainer.networks, s.params, s.runner, ppo.rollout_length
         )
 
-    whole = best_ms(jax.jit(trainer._updates_one), state, repeats=repeats)
-    roll = best_ms(jax.jit(_rollout), state, repeats=repeats)
+    whole = median_ms(jax.jit(trainer._updates_one), state, repeats=repeats)
+    roll = median_ms(jax.jit(_rollout), state, repeats=repeats)
     return [("whole update", whole), ("rollout", roll), ("GAE + learning epochs", whole - roll)]
 
 
@@ -88,11 +84,11 @@ def minibatch_rows(num_envs: int, repeats: int) -> list[tuple[str, float]]:
         rows.append(
             (
                 f"towers fwd+bwd, {label}, [1, K, D]",
-                best_ms(grad, params, obs[None], repeats=repeats),
+                median_ms(grad, params, obs[None], repeats=repeats),
             )
         )
         rows.append(
-            (f"towers fwd+bwd, {label}, [K, D]", best_ms(grad, params, obs, repeats=repeats))
+            (f"towers fwd+bwd, {label}, [K, D]", median_ms(grad, params, obs, repeats=repeats))
         )
     network = ActorCritic(NUM_ACTIONS)
     params = network.init(jax.random.key(1), obs[0])
@@ -104,14 +100,14 @@ def minibatch_rows(num_envs: int, repeats: int) -> list[tuple[str, float]]:
     rows.append(
         (
             "JaxMARL ActorCritic fwd+bwd, [K, D]",
-            best_ms(jax.jit(jax.grad(_jaxmarl)), params, obs, repeats=repeats),
+            median_ms(jax.jit(jax.grad(_jaxmarl)), params, obs, repeats=repeats),
         )
     )
     key = jax.random.key(2)
     jax_perm = jax.jit(lambda k: jax.random.permutation(k, samples))
-    rows.append((f"jax.random.permutation({samples:,})", best_ms(jax_perm, key, repeats=repeats)))
+    rows.append((f"jax.random.permutation({samples:,})", median_ms(jax_perm, key, repeats=repeats)))
     ours = jax.jit(lambda k: permutation(k, samples))
-    rows.append((f"shuffle.permutation({samples:,})", best_ms(ours, key, repeats=repeats)))
+    rows.append((f"shuffle.permutation({samples:,})", median_ms(ours, key, repeats=repeats)))
     return rows
 
 
