@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import chex
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +15,7 @@ from marlax.envs.registry import make
 from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
 from marlax.models import GridEncoder, VectorEncoder, make_model_for_spaces
-from marlax.models.base import ACTIVATIONS, lead_axes
+from marlax.models.base import ACTIVATIONS, dense, flat_dot_general, lead_axes
 from marlax.models.encoders import ImageEncoder, _patches
 from tests.models.helpers import unroll
 
@@ -313,3 +314,14 @@ def test_image_model_from_energy_flow_space_sequence_equals_steps(key: jax.Array
     # the reset clears memory: after it, env (0, 1) acts as if its episode began at step 2
     _, (fresh_logits, _) = unroll(jax.jit(model.apply), params, carry, images[2:], reset_seq[2:])
     np.testing.assert_allclose(logits[2:, 0, 1], fresh_logits[:, 0, 1], atol=2e-5, rtol=2e-5)
+
+
+def test_flat_dense_equals_nn_dense_on_any_leading_axes(key: jax.Array) -> None:
+    x = jax.random.normal(key, (2, 3, 5, 4))
+    plain, flat = nn.Dense(6), dense(6)
+    params = plain.init(key, x)
+    np.testing.assert_allclose(flat.apply(params, x), plain.apply(params, x), atol=1e-6)
+    grads = [jax.grad(lambda p, m=m: jnp.sum(m.apply(p, x) ** 2))(params) for m in (plain, flat)]
+    chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
+    with pytest.raises(ValueError, match="only does"):
+        flat_dot_general(x, jnp.ones((2, 6)), (((0,), (0,)), ((), ())))

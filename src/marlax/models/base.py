@@ -54,10 +54,10 @@ def flat_dot_general(
     runs the backward of a 2-D matmul about 2x faster than that of a [T, K, D] one (the kernel
     gradient then contracts two batch axes): measured on PPO minibatches.
     """
-    expected = (((lhs.ndim - 1,), (0,)), ((), ()))
-    if tuple(map(tuple, dimension_numbers[0])) != expected[0] or any(dimension_numbers[1]):
-        return jax.lax.dot_general(
-            lhs, rhs, dimension_numbers, precision, preferred_element_type, **kwargs
+    contracting, batch = dimension_numbers
+    if tuple(map(tuple, contracting)) != ((lhs.ndim - 1,), (0,)) or any(batch):
+        raise ValueError(
+            f"flat_dot_general only does nn.Dense's x[..., D] @ W[D, F], got {dimension_numbers}"
         )
     flat = lhs.reshape((-1, lhs.shape[-1]))
     out = jax.lax.dot_general(

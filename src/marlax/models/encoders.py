@@ -63,8 +63,9 @@ class GridEncoder(nn.Module):
     so a wrong `vocab_sizes` shows up at once.
 
     By default the first conv has stride 2: an 11 x 11 view becomes 6 x 6, which makes the
-    encoder about 2.5x cheaper to train than two stride-1 layers (`benchmarks/results/
-    grid_encoder.md`) while every cell still reaches the features.
+    encoder (with the folded first conv below) about 3x cheaper to train than embedding every
+    cell and convolving at stride 1 (`benchmarks/results/grid_encoder.md`), while every cell
+    still reaches the features.
 
     Attributes:
         vocab_sizes: table size per channel (`max_id + 1`); its length is C.

@@ -19,6 +19,11 @@ MIN_RANDOM_BITS = 8
 """Below this many random bits per u32 (n > 2^24) fall back to `jax.random.permutation`."""
 
 
+def _index_bits(num_items: int) -> int:
+    """Low bits of the u32 that hold an item's position: ceil(log2 n), at least 1."""
+    return max(1, math.ceil(math.log2(max(num_items, 2))))
+
+
 def permutation_rounds(num_items: int) -> int:
     """Sort rounds so the random bits drawn per item total at least 2 * log2(n).
 
@@ -26,8 +31,7 @@ def permutation_rounds(num_items: int) -> int:
     the expected number of tied pairs, n^2 / 2^(bits+1), stays below one half. Each round
     sorts `32 - ceil(log2 n)` fresh random bits (the rest of the u32 holds the index).
     """
-    index_bits = max(1, math.ceil(math.log2(max(num_items, 2))))
-    random_bits = 32 - index_bits
+    random_bits = 32 - _index_bits(num_items)
     return max(1, math.ceil(2 * math.log2(max(num_items, 2)) / random_bits))
 
 
@@ -39,7 +43,7 @@ def permutation(key: jax.Array, num_items: int) -> jax.Array:
     a random permutation (ties in the random part keep position order). Rounds compose, so
     ties left by one round are shuffled by the next.
     """
-    index_bits = max(1, math.ceil(math.log2(max(num_items, 2))))
+    index_bits = _index_bits(num_items)
     if 32 - index_bits < MIN_RANDOM_BITS:
         return jax.random.permutation(key, num_items)
     positions = jnp.arange(num_items, dtype=jnp.uint32)
