@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from marlax.envs.base import Env, require_positive_int
+from marlax.envs.base import Env
 from marlax.envs.grid.geometry import (
     clip_to_map,
     egocentric_views,
@@ -25,6 +25,7 @@ from marlax.envs.grid.geometry import (
 from marlax.envs.grid.render import render_grid
 from marlax.envs.grid.tiles import NUM_ACTIONS, NUM_UNITS, Action, Tile, Unit
 from marlax.envs.spaces import Box, Discrete
+from marlax.validate import require_positive_int
 
 CELL_PX = 16
 AGENT_COLORS = jnp.array([[0, 0, 0], [200, 30, 30], [30, 30, 200]], jnp.uint8)

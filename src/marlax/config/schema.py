@@ -31,10 +31,11 @@ from marlax.config.validators import (
     spec,
     string,
 )
-from marlax.envs.base import Env, require
+from marlax.envs.base import Env
 from marlax.envs.registry import list_envs, make
 from marlax.errors import ConfigError
 from marlax.models.registry import CORES, list_models
+from marlax.validate import require
 
 CRITICS = ("independent", "centralised", "shared")
 

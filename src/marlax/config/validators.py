@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from marlax import validate
 from marlax.errors import ConfigError
 
 Check = Callable[[str, Any], Any]
@@ -70,17 +71,11 @@ def check_setting_names(field: str, settings: dict[str, Any], known: Iterable[st
             )
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def integer(minimum: int) -> Check:
     """An integer >= `minimum`; a bool or a float is rejected."""
 
     def check(field: str, value: Any) -> int:
-        if not _is_int(value) or value < minimum:
-            raise ConfigError(field, value, f"an integer >= {minimum}")
-        return value
+        return validate.require_int_at_least(field, value, minimum)
 
     return check
 
@@ -93,35 +88,18 @@ def number(
     open_high: bool = False,
 ) -> Check:
     """A finite number in the interval from `low` to `high` (ints accepted, stored as float)."""
-    left = "(" if open_low or low == -math.inf else "["
-    right = ")" if open_high or high == math.inf else "]"
-    if low == -math.inf and high == math.inf:
-        expected = "a finite number"
-    elif high == math.inf:
-        expected = f"a number {'>' if open_low else '>='} {low:g}"
-    else:
-        expected = f"a number in {left}{low:g}, {high:g}{right}"
 
     def check(field: str, value: Any) -> float:
-        ok = (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
-        ok = ok and (value > low if open_low else value >= low)
-        ok = ok and (value < high if open_high else value <= high)
-        if not ok:
-            raise ConfigError(field, value, expected)
-        return float(value)
+        return validate.require_number(
+            field, value, low, high, open_low=open_low, open_high=open_high
+        )
 
     return check
 
 
 def boolean() -> Check:
     """true or false (0 and 1 are not booleans)."""
-
-    def check(field: str, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise ConfigError(field, value, "true or false")
-        return value
-
-    return check
+    return validate.require_bool
 
 
 def string(*, nonempty: bool = True, forbidden: str = "") -> Check:

@@ -14,15 +14,15 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.coordination._checks import (
-    default_mask,
+from marlax.coordination.masks import default_mask
+from marlax.coordination.sinkhorn import log_sinkhorn, uniform_marginals
+from marlax.errors import ConfigError
+from marlax.validate import (
     require_choice,
     require_non_negative,
     require_positive,
     require_positive_int,
 )
-from marlax.coordination.sinkhorn import log_sinkhorn, uniform_marginals
-from marlax.errors import ConfigError
 
 DIFFERENTIATION_MODES = ("implicit", "unroll")
 

@@ -20,12 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.coordination._checks import (
-    default_mask,
-    require_choice,
-    require_positive,
-    require_positive_int,
-)
+from marlax.coordination.masks import default_mask
+from marlax.validate import require_choice, require_positive, require_positive_int
 
 CONSENSUS_METHODS = ("welsch", "geometric_median", "mean")
 _DISTANCE_FLOOR = 1e-6

@@ -10,9 +10,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.coordination._checks import require_positive, require_positive_int
 from marlax.coordination.assignment import DifferentiableAssignment
 from marlax.coordination.consensus import RobustConsensus
+from marlax.validate import require_positive, require_positive_int
 
 
 def _batched(array: jax.Array | None, rank: int) -> tuple[jax.Array | None, bool]:

@@ -17,10 +17,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.coordination._checks import default_mask, require_positive_int
 from marlax.coordination.assignment import DifferentiableAssignment
 from marlax.coordination.consensus import RobustConsensus
+from marlax.coordination.masks import default_mask
 from marlax.coordination.projection import AdaptiveProjection
+from marlax.validate import require_positive_int
 
 
 class TensorConsensusPipeline(nn.Module):

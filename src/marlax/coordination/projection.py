@@ -18,7 +18,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.coordination._checks import default_mask, require_positive, require_positive_int
+from marlax.coordination.masks import default_mask
+from marlax.validate import require_positive, require_positive_int
 
 _STD_FLOOR = 1e-6
 

@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlax.coordination._checks import require_positive, require_positive_int
 from marlax.errors import ConfigError
+from marlax.validate import require_positive, require_positive_int
 
 # Below log of the smallest positive float32 (~ -103.3): the benefit of a zero plan entry.
 _FLOOR = -110.0

@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 
 from marlax.envs.spaces import Discrete, Space
-from marlax.errors import ConfigError
 
 Info = dict[str, jax.Array]
 StepResult = tuple[jax.Array, Any, jax.Array, jax.Array, Info]
@@ -107,49 +106,3 @@ class Env(abc.ABC):
         """What a centralised critic sees: f32[S]. Default: all agents' observations."""
         del state
         return obs.reshape(-1).astype(jnp.float32)
-
-
-def require(condition: bool, field: str, value: Any, expected: str) -> None:
-    """Raise `ConfigError(field, value, expected)` unless `condition` holds."""
-    if not condition:
-        raise ConfigError(field, value, expected)
-
-
-def require_int_at_least(field: str, value: Any, minimum: int) -> None:
-    """A setting that must be an integer >= `minimum` (bools are not integers here)."""
-    require(
-        isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
-        field,
-        value,
-        f"an integer >= {minimum}",
-    )
-
-
-def require_positive_int(field: str, value: Any) -> None:
-    """A setting that must be an integer >= 1."""
-    require_int_at_least(field, value, 1)
-
-
-def require_fraction(field: str, value: Any) -> None:
-    """A setting that must be a number in [0, 1) (a density or share)."""
-    require(
-        isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value < 1.0,
-        field,
-        value,
-        "a number in [0, 1)",
-    )
-
-
-def require_nonnegative_int(field: str, value: Any) -> None:
-    """A setting that must be an integer >= 0."""
-    require_int_at_least(field, value, 0)
-
-
-def require_odd_positive_int(field: str, value: Any) -> None:
-    """A view size: an odd integer >= 1, so the agent sits at its centre."""
-    require(
-        isinstance(value, int) and not isinstance(value, bool) and value >= 1 and value % 2 == 1,
-        field,
-        value,
-        "an odd integer >= 1 (the agent sits at the centre of its view)",
-    )

@@ -24,7 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.envs.base import require
+from marlax.validate import require
 
 Carry = Any
 """A pytree of arrays whose leaves lead with the batch shape."""

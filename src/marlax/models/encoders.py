@@ -12,7 +12,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.envs.base import require, require_positive_int
 from marlax.models.base import (
     ACTIVATIONS,
     dense,
@@ -20,6 +19,7 @@ from marlax.models.base import (
     require_activation,
     require_int_tuple,
 )
+from marlax.validate import require, require_positive_int
 
 GRID_COMBINES = ("sum", "concat")
 

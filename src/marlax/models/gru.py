@@ -6,8 +6,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.envs.base import require_positive_int
 from marlax.models.base import reset_carry
+from marlax.validate import require_positive_int
 
 
 def _gru_step(

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from marlax.envs.base import require, require_positive_int
 from marlax.models.base import dense
+from marlax.validate import require, require_positive_int
 
 MASKED_LOGIT = -1e9
 """Logit given to illegal actions: exp(MASKED_LOGIT - max) is exactly 0 in f32."""

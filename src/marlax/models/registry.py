@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from marlax.envs.base import require
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
@@ -18,6 +17,7 @@ from marlax.models.heads import PolicyValueHead
 from marlax.models.mlp import MLPCore
 from marlax.models.ssm import SSMCore
 from marlax.models.transformer import TransformerCore
+from marlax.validate import require
 
 CORES: dict[str, type] = {
     "mlp": MLPCore,

@@ -20,8 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.envs.base import require_positive_int
 from marlax.models.base import dense, lead_axes
+from marlax.validate import require_positive_int
 
 
 def _combine(

@@ -17,9 +17,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from marlax.envs.base import require, require_positive_int
 from marlax.models.attention import attend, rope
 from marlax.models.base import dense, lead_axes
+from marlax.validate import require, require_positive_int
 
 NORMS = ("layernorm", "rmsnorm")
 

@@ -24,8 +24,8 @@ from marlax.algorithms.ppo.rollout import reset_runner
 from marlax.algorithms.ppo.tasks import Task, TaskLayout
 from marlax.algorithms.ppo.types import TrainState
 from marlax.algorithms.ppo.update import make_optimizer, ppo_update, task_labels
-from marlax.envs.base import require
 from marlax.envs.registry import make
+from marlax.validate import require
 
 DATA_AXIS = "data"
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
-from marlax.envs.base import (
-    Env,
-    Info,
-    require,
-    require_nonnegative_int,
-    require_odd_positive_int,
-    require_positive_int,
-)
+from marlax.envs.base import Env, Info
 from marlax.envs.energy_flow import dynamics
 from marlax.envs.energy_flow.constants import NUM_ACTIONS, NUM_CHANNELS
 from marlax.envs.energy_flow.generator import sample_world
@@ -24,6 +16,16 @@ from marlax.envs.energy_flow.observation import observe
 from marlax.envs.energy_flow.render import render_state
 from marlax.envs.energy_flow.types import State
 from marlax.envs.spaces import Box, Discrete, Space
+from marlax.validate import (
+    require,
+    require_fraction,
+    require_non_negative,
+    require_nonnegative_int,
+    require_number,
+    require_odd_positive_int,
+    require_positive,
+    require_positive_int,
+)
 
 
 @dataclass(frozen=True)
@@ -116,32 +118,23 @@ class EnergyFlow(Env):
             self.num_sources,
             f"at most width * height = {cells} (sources sit on distinct cells)",
         )
-        _require_number("min_strength", self.min_strength, 0.0, math.inf, "> 0")
-        _require_number("max_strength", self.max_strength, 0.0, math.inf, "> 0 and >= min_strength")
+        require_positive("min_strength", self.min_strength)
+        require_positive("max_strength", self.max_strength)
         require(
             self.max_strength >= self.min_strength,
             "max_strength",
             self.max_strength,
             f">= min_strength = {self.min_strength}",
         )
-        _require_number("radiation_decay", self.radiation_decay, 0.0, 1.0, "in (0, 1)")
-        require(self.radiation_decay < 1.0, "radiation_decay", self.radiation_decay, "in (0, 1)")
-        _require_number("pathway_dissipation", self.pathway_dissipation, 0.0, 1.0, "in (0, 1]")
-        _require_number("cell_capacity", self.cell_capacity, 0.0, math.inf, "> 0")
-        require(
-            _is_number(self.cell_leak) and 0.0 <= self.cell_leak < 1.0,
-            "cell_leak",
-            self.cell_leak,
-            "a number in [0, 1)",
+        require_number(
+            "radiation_decay", self.radiation_decay, 0.0, 1.0, open_low=True, open_high=True
         )
-        _require_number("absorb_rate", self.absorb_rate, 0.0, 1.0, "in (0, 1]")
-        _require_number("agent_capacity", self.agent_capacity, 0.0, math.inf, "> 0")
-        require(
-            _is_number(self.metabolism) and 0.0 <= self.metabolism < math.inf,
-            "metabolism",
-            self.metabolism,
-            "a finite number >= 0",
-        )
+        require_number("pathway_dissipation", self.pathway_dissipation, 0.0, 1.0, open_low=True)
+        require_positive("cell_capacity", self.cell_capacity)
+        require_fraction("cell_leak", self.cell_leak)
+        require_number("absorb_rate", self.absorb_rate, 0.0, 1.0, open_low=True)
+        require_positive("agent_capacity", self.agent_capacity)
+        require_non_negative("metabolism", self.metabolism)
 
     # ---- spaces ------------------------------------------------------------------
     @property
@@ -208,17 +201,3 @@ class EnergyFlow(Env):
     def render(self, state: State) -> jax.Array:
         """Heat map of cell energy with pathways, sources and agents: u8[H*px, W*px, 3]."""
         return render_state(state, self.cell_capacity)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _require_number(field: str, value: Any, low: float, high: float, expected: str) -> None:
-    """A finite number in (low, high]."""
-    require(
-        _is_number(value) and low < value <= high,
-        field,
-        value,
-        f"a finite number {expected}",
-    )

@@ -10,9 +10,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlax.envs.base import (
-    Env,
-    Info,
+from marlax.envs.base import Env, Info
+from marlax.envs.grid.geometry import egocentric_views, scatter_units
+from marlax.envs.grid.tiles import DIRECTIONS, NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action, Tile, Unit
+from marlax.envs.grid_return.generator import generate_episode
+from marlax.envs.grid_return.render import render_state
+from marlax.envs.grid_return.types import State
+from marlax.envs.spaces import Box, Discrete, Space
+from marlax.validate import (
     require,
     require_fraction,
     require_int_at_least,
@@ -20,12 +25,6 @@ from marlax.envs.base import (
     require_odd_positive_int,
     require_positive_int,
 )
-from marlax.envs.grid.geometry import egocentric_views, scatter_units
-from marlax.envs.grid.tiles import DIRECTIONS, NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action, Tile, Unit
-from marlax.envs.grid_return.generator import generate_episode
-from marlax.envs.grid_return.render import render_state
-from marlax.envs.grid_return.types import State
-from marlax.envs.spaces import Box, Discrete, Space
 
 TELEPORT_CELLS = 32
 """Teleport destinations drawn per episode (fewer on maps too small to hold them)."""

@@ -9,14 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlax.envs.base import (
-    Env,
-    Info,
-    require,
-    require_nonnegative_int,
-    require_odd_positive_int,
-    require_positive_int,
-)
+from marlax.envs.base import Env, Info
 from marlax.envs.grid.geometry import direction_delta, move_targets
 from marlax.envs.grid.tiles import NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action
 from marlax.envs.king_of_the_hill import rules
@@ -30,6 +23,12 @@ from marlax.envs.king_of_the_hill.observe import NUM_CHANNELS, global_channels, 
 from marlax.envs.king_of_the_hill.render import render_state
 from marlax.envs.king_of_the_hill.types import NEUTRAL, KingOfTheHillState
 from marlax.envs.spaces import Box, Discrete
+from marlax.validate import (
+    require,
+    require_nonnegative_int,
+    require_odd_positive_int,
+    require_positive_int,
+)
 
 
 @dataclass(frozen=True)

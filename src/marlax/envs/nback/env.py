@@ -8,11 +8,12 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
-from marlax.envs.base import Env, Info, require, require_positive_int
+from marlax.envs.base import Env, Info
 from marlax.envs.nback.generator import match_label, sample_episode
 from marlax.envs.nback.render import render_state
 from marlax.envs.nback.types import State
 from marlax.envs.spaces import Box, Discrete, Space
+from marlax.validate import require, require_positive_int
 
 NUM_ACTIONS = 2  # 0 = no match, 1 = match
 

@@ -10,9 +10,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlax.envs.base import (
-    Env,
-    Info,
+from marlax.envs.base import Env, Info
+from marlax.envs.grid.geometry import egocentric_views, move_targets, scatter_units
+from marlax.envs.grid.tiles import NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action, Tile, Unit
+from marlax.envs.scouts.generator import generate_episode
+from marlax.envs.scouts.render import render_state
+from marlax.envs.scouts.types import State
+from marlax.envs.spaces import Box, Discrete, Space
+from marlax.validate import (
     require,
     require_fraction,
     require_int_at_least,
@@ -20,12 +25,6 @@ from marlax.envs.base import (
     require_odd_positive_int,
     require_positive_int,
 )
-from marlax.envs.grid.geometry import egocentric_views, move_targets, scatter_units
-from marlax.envs.grid.tiles import NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action, Tile, Unit
-from marlax.envs.scouts.generator import generate_episode
-from marlax.envs.scouts.render import render_state
-from marlax.envs.scouts.types import State
-from marlax.envs.spaces import Box, Discrete, Space
 
 UNIT_BITS = 3
 """Bits of a Unit id in the packed observation code (NUM_UNITS <= 8)."""

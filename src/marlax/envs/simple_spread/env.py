@@ -9,12 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlax.envs.base import Env, Info, require, require_positive_int
+from marlax.envs.base import Env, Info
 from marlax.envs.simple_spread import physics
 from marlax.envs.simple_spread.constants import AGENT_SIZE, DIM_C, NUM_MOVES
 from marlax.envs.simple_spread.render import render_state
 from marlax.envs.simple_spread.types import State
 from marlax.envs.spaces import Box, Discrete, Space
+from marlax.validate import require, require_positive_int
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlax.envs.base import (
-    Env,
-    Info,
-    require,
-    require_odd_positive_int,
-    require_positive_int,
-)
+from marlax.envs.base import Env, Info
 from marlax.envs.grid.geometry import egocentric_views, in_bounds, move_targets, scatter_units
 from marlax.envs.grid.tiles import NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action, Tile, Unit
 from marlax.envs.spaces import Box, Discrete
 from marlax.envs.traveling_salesman.generator import generate_episode
 from marlax.envs.traveling_salesman.render import render_state
 from marlax.envs.traveling_salesman.types import TravelingSalesmanState
+from marlax.validate import require, require_odd_positive_int, require_positive_int
 
 _UNIT_SHIFT = 4  # a crop code packs tile (4 bits) | unit << 4, so one crop serves both channels
 _TILE_MASK = (1 << _UNIT_SHIFT) - 1

@@ -32,7 +32,7 @@ class VectorEnv(Wrapper):
     num_resets: int | None = None
 
     def __post_init__(self) -> None:
-        from marlax.envs.base import require, require_positive_int
+        from marlax.validate import require, require_positive_int
 
         require_positive_int("num_envs", self.num_envs)
         if self.num_resets is not None:
