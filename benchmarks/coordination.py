@@ -16,8 +16,7 @@ from pathlib import Path
 
 import jax
 
-from marlax.cli.bench import plot_scaling
-from marlax.coordination.scaling import exponents, measure_pipeline
+from marlax.bench import exponents, measure_pipeline, plot_scaling
 
 
 def main():

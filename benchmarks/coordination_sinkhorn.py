@@ -18,7 +18,7 @@ from ott.geometry import geometry
 from ott.problems.linear import linear_problem
 from ott.solvers.linear import sinkhorn as ott_sinkhorn
 
-from marlax.coordination.profiling import measure_interleaved
+from marlax.bench.profiling import measure_interleaved
 from marlax.coordination.sinkhorn import log_sinkhorn, uniform_marginals
 
 EPSILON = 0.05

@@ -7,14 +7,25 @@ run: JaxMARL's `MPE_simple_spread_v3` (its `step` auto-resets too) and PettingZo
 numpy `simple_spread_v3` (one env, stepped serially: its rate does not grow with B).
 
     python benchmarks/env_throughput.py --batch-sizes 1 64 1024 4096 --markdown out.md
+
+`--compare-resets K` times four auto-reset modes of the same rollout *interleaved* (one run
+of each mode in turn, repeated; medians and per-round ratios), so a shared machine loads
+them alike: `full` (`VectorEnv(env, B)`, a reset per env-step), `pool` (the exact reset pool,
+`num_resets=B // K`), `optimistic` (the pre-fix pool: the k-th finished env took fresh
+episode k mod B//K, so episodes repeat; kept here only to price exactness) and `step-only`
+(no auto-reset at all: the ceiling). `--seeds S` vmaps the rollout over S seeds, as PPO does.
+
+    python benchmarks/env_throughput.py --compare-resets 16 --batch-sizes 64 1024 --seeds 1 2
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +35,7 @@ from rich.table import Table
 
 from marlax.envs import VectorEnv, list_envs, make
 from marlax.envs.spaces import Discrete
+from marlax.envs.wrappers.autoreset import select_tree
 
 
 def _random_actions(key: jax.Array, env, state) -> jax.Array:
@@ -34,10 +46,59 @@ def _random_actions(key: jax.Array, env, state) -> jax.Array:
     return space.sample(key, (env.num_agents,))
 
 
-def marlax_rollout(name: str, params: dict, num_envs: int, num_steps: int, num_resets: int | None):
-    """A jitted function key -> summed reward of a T-step random rollout of B envs."""
+RESET_MODES = ("full", "pool", "optimistic", "step-only")
+
+
+def _optimistic_step(vector: VectorEnv, key: jax.Array, state, actions: jax.Array):
+    """The pre-fix pooled step: R fresh episodes shared out k mod R (episodes repeat)."""
+    pool = vector.num_resets
+    step_key, reset_key = jax.random.split(key)
+    step_keys = jax.random.split(step_key, vector.num_envs)
+    _, state, reward, done, _ = jax.vmap(vector.env.step)(step_keys, state, actions)
+    _, fresh = jax.vmap(vector.env.reset)(jax.random.split(reset_key, pool))
+    fresh = jax.tree.map(lambda leaf: leaf[(jnp.cumsum(done) - 1) % pool], fresh)
+    return select_tree(done, fresh, state), reward
+
+
+def _step_function(vector: VectorEnv, mode: str) -> Callable:
+    """`(key, state, actions) -> (state, reward)` of one batched step in an auto-reset mode."""
+    if mode == "optimistic":
+        return partial(_optimistic_step, vector)
+    if mode == "step-only":
+
+        def _step_only(key, state, actions):
+            keys = jax.random.split(key, vector.num_envs)
+            _, state, reward, _, _ = jax.vmap(vector.env.step)(keys, state, actions)
+            return state, reward
+
+        return _step_only
+    if mode == "full":
+        vector = dataclasses.replace(vector, num_resets=None)
+
+    def _vector_step(key, state, actions):
+        _, state, reward, _, _ = vector.step(key, state, actions)
+        return state, reward
+
+    return _vector_step
+
+
+def marlax_rollout(
+    name: str,
+    params: dict,
+    num_envs: int,
+    num_steps: int,
+    num_resets: int | None,
+    mode: str = "pool",
+    num_seeds: int = 0,
+):
+    """A jitted function key -> summed reward of a T-step random rollout of B envs.
+
+    `mode` is one of `RESET_MODES` ("pool" with `num_resets=None` is the exact full reset);
+    `num_seeds` S >= 1 vmaps the rollout over S seeds (B envs each), 0 runs it once.
+    """
     env = make(name, **params)
     vector = VectorEnv(env, num_envs=num_envs, num_resets=num_resets)
+    step = _step_function(vector, mode)
 
     def _run(key: jax.Array) -> jax.Array:
         reset_key, loop_key = jax.random.split(key)
@@ -48,13 +109,15 @@ def marlax_rollout(name: str, params: dict, num_envs: int, num_steps: int, num_r
             actions = jax.vmap(_random_actions, in_axes=(0, None, 0))(
                 jax.random.split(action_key, num_envs), env, state
             )
-            _, state, reward, _, _ = vector.step(env_key, state, actions)
+            state, reward = step(env_key, state, actions)
             return state, reward.sum()
 
         _, rewards = jax.lax.scan(_body, state, jax.random.split(loop_key, num_steps))
         return rewards.sum()
 
-    return jax.jit(_run)
+    if num_seeds == 0:
+        return jax.jit(_run)
+    return jax.jit(lambda key: jax.vmap(_run)(jax.random.split(key, num_seeds)).sum())
 
 
 def jaxmarl_rollout(num_envs: int, num_steps: int):
@@ -101,6 +164,85 @@ def time_jitted(fn: Callable, repeats: int) -> tuple[float, float]:
     return compile_s, statistics.median(runs)
 
 
+def compare_resets(
+    name: str,
+    params: dict,
+    num_envs: int,
+    num_steps: int,
+    pool_divisor: int,
+    num_seeds: int,
+    repeats: int,
+) -> list[tuple[str, float, float, float]]:
+    """Time every auto-reset mode of one (env, B, S), interleaved round by round.
+
+    Returns:
+        (mode, compile s, env-steps/s from the median round, median over rounds of
+        this mode's speed-up over `full` in the same round) per mode of `RESET_MODES`.
+    """
+    pool = max(1, num_envs // pool_divisor)
+    key = jax.random.key(0)
+    compiled, compile_s = {}, {}
+    for mode in RESET_MODES:
+        start = time.perf_counter()
+        fn = marlax_rollout(name, params, num_envs, num_steps, pool, mode, num_seeds)
+        compiled[mode] = fn.lower(key).compile()
+        compile_s[mode] = time.perf_counter() - start
+        compiled[mode](key).block_until_ready()  # warm-up
+    seconds: dict[str, list[float]] = {mode: [] for mode in RESET_MODES}
+    for repeat in range(repeats):
+        for mode in RESET_MODES:
+            start = time.perf_counter()
+            compiled[mode](jax.random.key(repeat + 1)).block_until_ready()
+            seconds[mode].append(time.perf_counter() - start)
+    env_steps = num_envs * num_steps * max(1, num_seeds)
+    return [
+        (
+            mode,
+            compile_s[mode],
+            env_steps / statistics.median(seconds[mode]),
+            statistics.median(
+                full / own for full, own in zip(seconds["full"], seconds[mode], strict=True)
+            ),
+        )
+        for mode in RESET_MODES
+    ]
+
+
+def _compare_resets_main(args: argparse.Namespace, console: Console) -> None:
+    """`--compare-resets K`: the interleaved auto-reset table, printed and optionally saved."""
+    lines = [
+        "| env | B | seeds | mode | compile s | env-steps/s | x full |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for name in args.envs or list_envs():
+        for num_seeds in args.seeds:
+            for num_envs in args.batch_sizes:
+                rows = compare_resets(
+                    name,
+                    _env_params(args),
+                    num_envs,
+                    args.steps,
+                    args.compare_resets,
+                    num_seeds,
+                    args.repeats,
+                )
+                for mode, compile_s, rate, speedup in rows:
+                    lines.append(
+                        f"| {name} | {num_envs} | {max(1, num_seeds)} | {mode} | "
+                        f"{compile_s:.2f} | {rate:,.0f} | {speedup:.2f} |"
+                    )
+                console.log("\n".join(lines[-len(rows) :]))
+    console.print("\n".join(lines))
+    if args.markdown:
+        with open(args.markdown, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
+def _env_params(args: argparse.Namespace) -> dict:
+    """Env settings from the command line: only `max_steps`, when given."""
+    return {} if args.max_steps is None else {"max_steps": args.max_steps}
+
+
 def pettingzoo_steps_per_second(num_steps: int) -> float:
     """Serial env-steps/s of mpe2's numpy simple_spread_v3 (N=3, discrete), with resets."""
     from mpe2 import simple_spread_v3
@@ -126,19 +268,38 @@ def main() -> None:
         "--reset-pool",
         type=int,
         default=0,
-        help="VectorEnv num_resets = B // this (0: exact reset of every env)",
+        help="VectorEnv num_resets = B // this (0: num_resets=None, a reset per env-step)",
+    )
+    parser.add_argument(
+        "--compare-resets",
+        type=int,
+        default=0,
+        help="time the auto-reset modes interleaved, pool = B // this (0: the usual table)",
+    )
+    parser.add_argument(
+        "--seeds",
+        nargs="*",
+        type=int,
+        default=[0],
+        help="with --compare-resets: vmap the rollout over this many seeds (0: no vmap)",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="episode length of every env (default: its own)"
     )
     parser.add_argument("--no-peers", action="store_true", help="skip JaxMARL and PettingZoo")
     parser.add_argument("--markdown", default=None, help="also write the table here")
     args = parser.parse_args()
 
     console = Console()
+    if args.compare_resets:
+        _compare_resets_main(args, console)
+        return
     rows: list[tuple[str, int, float, float]] = []
     names = args.envs or list_envs()
     for name in names:
         for num_envs in args.batch_sizes:
             pool = None if args.reset_pool == 0 else max(1, num_envs // args.reset_pool)
-            fn = marlax_rollout(name, {}, num_envs, args.steps, pool)
+            fn = marlax_rollout(name, _env_params(args), num_envs, args.steps, pool)
             compile_s, run_s = time_jitted(fn, args.repeats)
             rows.append((f"marlax {name}", num_envs, compile_s, num_envs * args.steps / run_s))
             console.log(f"{name} B={num_envs}: {rows[-1][3]:,.0f} steps/s")

@@ -27,8 +27,8 @@ from jaxmarl_ippo import JAXMARL_IPPO_MPE_CONFIG, ActorCritic
 from marlax.algorithms.common.shuffle import permutation
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.trainer import Trainer
+from marlax.bench.profiling import measure
 from marlax.config import load_from_dict
-from marlax.coordination.profiling import measure
 from marlax.models.base import dense
 from train_throughput import marlax_config
 

@@ -7,7 +7,15 @@ import subprocess
 import sys
 import textwrap
 
-from marlax._xla_flags import with_safe_cpu_scheduler
+import pytest
+
+import marlax
+from marlax._xla_flags import (
+    OPT_OUT_VARIABLE,
+    cpu_backend_expected,
+    scheduler_decision,
+    with_safe_cpu_scheduler,
+)
 
 
 def test_flag_is_added_once_and_user_choice_wins():
@@ -16,6 +24,56 @@ def test_flag_is_added_once_and_user_choice_wins():
     mine = "--xla_cpu_enable_concurrency_optimized_scheduler=true"
     assert with_safe_cpu_scheduler(mine) == mine
     assert "concurrency_optimized_scheduler=false" in os.environ["XLA_FLAGS"]
+    assert marlax.XLA_FLAG_DECISION == "added"
+
+
+@pytest.mark.parametrize(
+    ("environ", "started", "expected"),
+    [
+        ({}, False, "added"),
+        ({"JAX_PLATFORMS": "cpu"}, False, "added"),
+        ({"JAX_PLATFORMS": "cuda,cpu"}, False, "left alone: the CPU is not JAX's backend here"),
+        ({OPT_OUT_VARIABLE: "keep"}, False, f"left alone: {OPT_OUT_VARIABLE}=keep"),
+        (
+            {"XLA_FLAGS": "--xla_cpu_enable_concurrency_optimized_scheduler=true"},
+            False,
+            "left alone: XLA_FLAGS already sets it",
+        ),
+        ({}, True, "left alone: JAX had already started its backend (import marlax first)"),
+    ],
+)
+def test_decision_follows_the_documented_rule(environ, started, expected):
+    assert scheduler_decision(environ, started) == expected
+
+
+def test_cpu_is_expected_without_accelerator_plugins():
+    # this machine and CI have no GPU plugin installed
+    assert cpu_backend_expected({})
+    assert not cpu_backend_expected({"JAX_PLATFORMS": "tpu"})
+
+
+def _xla_flags_after_import(extra_env: dict[str, str], preamble: str = "") -> str:
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    env.update(extra_env)
+    report = "print(marlax.XLA_FLAG_DECISION); print(os.environ.get('XLA_FLAGS', ''))"
+    script = f"{preamble}import os, marlax; {report}"
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_import_adds_the_flag_and_the_opt_out_keeps_xla_flags_untouched():
+    assert "scheduler=false" in _xla_flags_after_import({})
+    kept = _xla_flags_after_import({OPT_OUT_VARIABLE: "keep", "XLA_FLAGS": "--xla_dump_to=/x"})
+    assert kept.splitlines() == [f"left alone: {OPT_OUT_VARIABLE}=keep", "--xla_dump_to=/x"]
+
+
+def test_import_after_jax_started_says_the_flag_cannot_apply():
+    out = _xla_flags_after_import({}, "import jax; jax.numpy.zeros(1); ")
+    assert out.splitlines()[0].startswith("left alone: JAX had already started")
+    assert "scheduler" not in out.splitlines()[1]
 
 
 def test_two_seed_gru_update_does_not_deadlock():

@@ -29,7 +29,10 @@ def is_number(value: Any) -> bool:
     """True for a finite int or float (Python or numpy); False for bools, NaN and inf."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
         return False
-    return math.isfinite(value)
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (10 ** 400)
+        return False
 
 
 def require(condition: bool, field: str, value: Any, expected: str) -> None:

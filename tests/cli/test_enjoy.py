@@ -5,6 +5,7 @@ from __future__ import annotations
 import imageio.v2 as imageio
 import jax
 import numpy as np
+import pygame
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -16,7 +17,6 @@ from marlax.play.session import PlaySession
 from tests.play.tiny_runs import SPREAD_MLP, TINY_GRID_GRU, save_run, tiny_grid_registered
 from tests.runs.tiny_grid import TinyGrid, cell_centre_pixel
 
-pygame = pytest.importorskip("pygame")
 pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 
 RED = np.array([200, 30, 30])

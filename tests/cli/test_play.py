@@ -9,6 +9,7 @@ import sys
 import imageio.v2 as imageio
 import jax
 import numpy as np
+import pygame
 import pytest
 from typer.testing import CliRunner
 
@@ -20,7 +21,6 @@ from marlax.play.record import episode_returns, jitted_rollout, record_episode
 from marlax.play.settings import parse_settings
 from tests.runs.tiny_grid import CELL_PX, TinyGrid, cell_centre_pixel
 
-pygame = pytest.importorskip("pygame")
 pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 
 RED = np.array([200, 30, 30])
@@ -37,15 +37,8 @@ def _read(path) -> np.ndarray:
     return np.stack([np.asarray(frame)[..., :3] for frame in imageio.mimread(path, memtest=False)])
 
 
-def _make_or_skip(name: str, **params):
-    try:
-        return make(name, **params)
-    except ModuleNotFoundError as error:  # an env another helper has not written yet
-        pytest.skip(f"{name} is not importable yet: {error}")
-
-
 def test_random_video_of_grid_return_has_every_frame(tmp_path):
-    env = _make_or_skip("grid_return")
+    env = make("grid_return")
     path = tmp_path / "demo.mp4"
     result = CliRunner().invoke(
         app, ["play", "grid_return", "--random", "--video-path", str(path), "--steps", "20"]
@@ -113,7 +106,7 @@ def test_window_right_arrow_moves_grid_return_agent_0():
     from marlax.play.session import PlaySession
     from marlax.play.window import run_window
 
-    env = _make_or_skip("grid_return", width=8, height=8, num_agents=2, wall_density=0.0)
+    env = make("grid_return", width=8, height=8, num_agents=2, wall_density=0.0)
     for seed in range(50):  # a start whose right-hand cell is open floor (no wall, no treasure)
         key = jax.random.key(seed)
         start_state = PlaySession(env, key).state
@@ -212,7 +205,7 @@ def test_keymaps_pick_the_last_bound_key():
 
 @pytest.mark.parametrize("name", list_envs())
 def test_every_env_keymap_uses_its_actions(name):
-    env = _make_or_skip(name)
+    env = make(name)
     keymap = keymap_for(name, env)
     count = env.action_space.n if hasattr(env.action_space, "n") else env.action_space.shape[-1]
     assert keymap.bindings and 0 <= keymap.default < count

@@ -47,7 +47,7 @@ def runs_dir(tmp_path, dead_pid):
             with MetricsWriter(run) as writer:
                 writer.write(1024, {"return": 2.5})
                 writer.write(2048, {"return": 1.25})
-        run.write_status(state)
+        run.write_status(state, **({"learner": "ppo"} if name == "done" else {}))
         if name == "gone":
             run.status_path.write_text(json.dumps(run.read_status() | {"pid": dead_pid}))
         stamp = 1_700_000_000 + age
@@ -67,12 +67,14 @@ def test_runs_prints_a_table_newest_first(app, runs_dir):
     result = _invoke(app, "runs", "--runs-dir", str(runs_dir))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["name", "state", "env", "steps", "best", "return", "updated"]
+    header = ["name", "learner", "state", "env", "steps", "best", "return", "updated"]
+    assert lines[0].split() == header
     rows = [line.split() for line in lines[1:]]
-    assert [row[:2] for row in rows] == [
-        ["live", "running"], ["gone", "stopped"], ["oops", "failed"], ["done", "finished"]
+    assert [row[:3] for row in rows] == [
+        ["live", "-", "running"], ["gone", "-", "stopped"], ["oops", "-", "failed"],
+        ["done", "ppo", "finished"],
     ]  # fmt: skip
-    assert rows[3][2:4] == ["2,048", "2.500"] and rows[0][2:4] == ["-", "-"]
+    assert rows[3][3:5] == ["2,048", "2.500"] and rows[0][3:5] == ["-", "-"]
 
 
 def test_runs_on_an_empty_folder_says_so(app, tmp_path):

@@ -1,4 +1,5 @@
-"""`marlax train`: run folders, bad configs, divergence, and exact resume after SIGKILL."""
+"""`marlax train`: run folders, bad configs, every configured update, a run in which no episode
+ends, divergence, and exact resume after SIGKILL."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from marlax.algorithms.ppo.loop import TrainingDivergedError, create_run, open_run, train_run
+from marlax.algorithms.ppo.restore import load_trained
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.cli import train as train_cli
 from marlax.config import load_config
 from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 from marlax.runs.metrics import read_metrics
-from marlax.runs.restore import load_trained
-from marlax.runs.train_loop import TrainingDivergedError, create_run, open_run, train_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,10 @@ TINY = {
     "ppo": {"total_env_steps": 8 * 16 * 40, "rollout_length": 16, "num_minibatches": 2},
     "run": {"log_every": 1, "checkpoint_every": 4},
 }
+
+
+MLP = {"name": "mlp", "core": {"hidden_sizes": [16]}}
+"""A small feed-forward model: quicker to compile than TINY's GRU."""
 
 
 def _write_config(tmp_path: Path, raw: dict = TINY) -> Path:
@@ -110,6 +115,61 @@ def test_bad_config_is_one_line_and_exit_code_2(tmp_path, setting, field):
     assert not (tmp_path / "runs").exists()
 
 
+def _optimizer_counts(opt_state) -> set[int]:
+    """The step counts held in an optax state (one per counting transform and seed)."""
+    leaves = jax.tree_util.tree_flatten_with_path(opt_state)[0]
+    return {
+        int(count)
+        for path, leaf in leaves
+        if jax.tree_util.keystr(path).endswith("count")
+        for count in np.ravel(leaf)
+    }
+
+
+@pytest.mark.slow  # ~1 min on a loaded 2-core host; the fast tier checks the loop itself
+@pytest.mark.parametrize(("log_every", "checkpoint_every"), [(2, 4), (3, 3), (5, 5)])
+def test_every_configured_update_runs_when_log_every_does_not_divide_them(
+    tmp_path, log_every, checkpoint_every
+):
+    """7 updates in calls of 2, 3 or 5: the remainder runs too, so the run reaches
+    total_env_steps (rounded to whole updates) and the learning rate anneals to its end."""
+    settings = [f"run.runs_dir={tmp_path / 'runs'}", f"run.log_every={log_every}"]
+    settings += [f"run.checkpoint_every={checkpoint_every}", "ppo.total_env_steps=1000"]
+    config = load_config(_write_config(tmp_path, {**TINY, "model": MLP}), settings)
+    assert config.num_updates == 7 and 7 % log_every  # 1000 // 128: the remainder is dropped
+    folder = create_run(config)
+    result = train_run(folder, config)
+    assert result.updates == 7 and result.env_steps == 7 * 128 == folder.read_status()["env_steps"]
+    assert [row["update"] for row in read_metrics(folder.metrics_path)] == list(range(1, 8))
+    trained = load_trained(folder.path.parent, folder.name)
+    assert trained.update == 7 and int(trained.state.update[0]) == 7
+    steps_per_update = config.ppo.num_epochs * config.ppo.num_minibatches
+    assert max(_optimizer_counts(trained.state.opt_state)) == 7 * steps_per_update
+
+
+def test_a_run_in_which_no_episode_ends_finishes_cleanly(tmp_path):
+    """One update of 16 steps, episodes of 50 steps: no return is measured, yet the run
+    finishes, says so, and writes strict JSON with a null best return."""
+    raw = {
+        **TINY,
+        "env": {**TINY["env"], "params": {"max_steps": 50}},
+        "model": MLP,
+        "ppo": {**TINY["ppo"], "total_env_steps": 8 * 16},
+    }
+    result = CliRunner().invoke(
+        _app(),
+        ["train", "--config", str(_write_config(tmp_path, raw)), "--runs-dir", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "no episode ended in 128 env-steps" in " ".join(result.output.split())
+    (folder,) = (path for path in tmp_path.iterdir() if path.is_dir())
+    text = (folder / "status.json").read_text()
+    status = json.loads(text, parse_constant=lambda token: pytest.fail(f"{token} in status"))
+    assert status["state"] == "finished" and status["best_return"] is None
+    assert "no episode ended" in status["message"]
+    assert [row["return"] for row in read_metrics(folder / "metrics.jsonl")] == [None]
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     config = load_config(
         _write_config(tmp_path), [f"run.runs_dir={tmp_path / 'runs'}", "run.checkpoint_every=2"]
@@ -117,8 +177,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
     original = Trainer.update
     calls = {"count": 0}
 
-    def _poisoned(self, state):
-        state, metrics = original(self, state)
+    def _poisoned(self, state, num_updates=None):
+        state, metrics = original(self, state, num_updates)
         calls["count"] += 1
         if calls["count"] == 5:
             metrics = {**metrics, "loss/value": metrics["loss/value"] * np.nan}

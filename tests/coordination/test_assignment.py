@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.flatten_util import ravel_pytree
 
 from marlax.coordination import DifferentiableAssignment
 from marlax.errors import ConfigError
@@ -80,12 +81,38 @@ def test_gradients_reach_every_parameter(problem):
     assert any("task_bias" in str(path) for path in moving)
 
 
+def test_default_gradient_is_exact_with_few_iterations(problem):
+    # 5 iterations at temperature 0.1 leave the plan unconverged: the default gradient
+    # must be the exact gradient of the returned plan (the unrolled one), not the
+    # fixed-point one
+    params, agents, tasks = problem
+    settings = {"embedding_dim": 8, "temperature": 0.1, "num_iterations": 5}
+
+    def gradients(differentiation):
+        module = DifferentiableAssignment(differentiation=differentiation, **settings)
+
+        def loss(params):
+            plan, metrics = module.apply(params, agents, tasks)
+            return jnp.sum(plan * jnp.arange(3.0)[None, None, :]), metrics["marginal_error"]
+
+        return jax.jit(jax.grad(loss, has_aux=True))(params)
+
+    default, error = gradients("auto")
+    unrolled, _ = gradients("unroll")
+    implicit, _ = gradients("implicit")
+    assert float(error) > 1e-3
+    default, unrolled, implicit = (ravel_pytree(g)[0] for g in (default, unrolled, implicit))
+    scale = float(jnp.max(jnp.abs(unrolled)))
+    np.testing.assert_allclose(default, unrolled, atol=1e-4 * scale)
+    assert float(jnp.max(jnp.abs(implicit - unrolled))) > 1e-2 * scale
+
+
 @pytest.mark.parametrize(
     "settings",
     [
         {"temperature": 0.0},
         {"num_iterations": 0},
-        {"differentiation": "auto"},
+        {"differentiation": "backprop"},
         {"threshold": -1.0},
         {"temperature_decay": 1.0},
         {"embedding_dim": 0},

@@ -5,8 +5,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from marlax.coordination import AssignmentHead, ConsensusMessage
+from marlax.errors import ConfigError
 
 
 def test_consensus_message_is_shared_and_ignores_masked_agents(key):
@@ -35,3 +37,11 @@ def test_assignment_head_one_landmark_each(key):
     np.testing.assert_allclose(plan.sum(0), 1.0, atol=1e-2)  # temperature 0.1: slow columns
     np.testing.assert_allclose(plan.sum(1), 1.0, atol=1e-5)
     np.testing.assert_allclose(jnp.exp(log_probs), plan, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "settings", [{"embedding_dim": 0}, {"temperature": -0.1}, {"num_iterations": 0}]
+)
+def test_assignment_head_rejects_bad_settings(settings):
+    with pytest.raises(ConfigError):
+        AssignmentHead(**settings)

@@ -17,6 +17,7 @@ from marlax.coordination import (
     round_assignment,
     uniform_marginals,
 )
+from marlax.errors import ConfigError
 
 
 def _solve(utility, agent_mask=None, task_mask=None, capacity=None, **settings):
@@ -103,7 +104,22 @@ def test_threshold_stops_early(key):
     unrolled = _solve(
         utility, epsilon=1.0, num_iterations=500, threshold=1e-4, differentiation="unroll"
     )
-    assert abs(int(unrolled.iterations) - int(result.iterations)) <= 1
+    # both loops stop under the same rule: same count, same plan
+    assert int(unrolled.iterations) == int(result.iterations)
+    np.testing.assert_allclose(unrolled.plan, result.plan, atol=1e-6)
+
+
+def test_zero_threshold_stops_only_where_iterating_changes_nothing(key):
+    utility = jax.random.normal(key, (5, 5))
+    stopped = _solve(utility, epsilon=1.0, num_iterations=300, threshold=0.0)
+    every = _solve(utility, epsilon=1.0, num_iterations=300, threshold=-1.0)
+    assert int(stopped.iterations) < 300 and int(every.iterations) == 300
+    np.testing.assert_allclose(stopped.plan, every.plan, atol=1e-6)
+
+
+def test_unknown_differentiation_raises():
+    with pytest.raises(ConfigError, match="differentiation"):
+        _solve(jnp.zeros((2, 2)), differentiation="unrolled")
 
 
 def test_masked_agent_changes_nothing(key):
@@ -132,42 +148,90 @@ def test_jit_matches_no_jit(key):
     assert int(jitted.iterations) == int(eager.iterations)
 
 
-def _plan_loss(utility, differentiation, num_iterations):
+def _plan_loss(utility, **settings):
     weights = jnp.arange(utility.size, dtype=utility.dtype).reshape(utility.shape) / utility.size
-    plan = _solve(
-        utility, epsilon=0.5, num_iterations=num_iterations, differentiation=differentiation
-    ).plan
-    return jnp.sum(plan * weights**2)
+    return jnp.sum(_solve(utility, **settings).plan * weights**2)
+
+
+def _gradients(utility, **settings):
+    return jax.grad(lambda u: _plan_loss(u, **settings))(utility)
+
+
+def _cosine(left, right):
+    return float(jnp.vdot(left, right) / (jnp.linalg.norm(left) * jnp.linalg.norm(right)))
+
+
+def _check_against_finite_differences(utility, **settings):
+    check_grads(
+        lambda u: _plan_loss(u, **settings),
+        (utility,),
+        order=1,
+        modes=["rev"],
+        eps=1e-4,
+        atol=1e-5,
+        rtol=1e-5,
+    )
 
 
 def test_unrolled_gradient_matches_finite_differences(key):
     with jax.enable_x64(True):
         utility = jax.random.normal(key, (4, 3), dtype=jnp.float64)
-        check_grads(
-            lambda u: _plan_loss(u, "unroll", 15),
-            (utility,),
-            order=1,
-            modes=["rev"],
-            eps=1e-4,
-            atol=1e-5,
-            rtol=1e-5,
+        _check_against_finite_differences(
+            utility, epsilon=0.5, num_iterations=15, differentiation="unroll"
         )
 
 
-def test_implicit_gradient_matches_finite_differences_at_convergence(key):
+def test_default_gradient_is_exact_for_an_unconverged_plan(key):
+    # 5 iterations at eps 0.3 leave the plan far from its fixed point (marginal error ~0.3):
+    # the fixed-point rule is then a different vector, the default must not use it
+    with jax.enable_x64(True):
+        utility = 2.0 * jax.random.normal(key, (6, 4), dtype=jnp.float64)
+        settings = {"epsilon": 0.3, "num_iterations": 5}
+        assert float(_solve(utility, **settings).marginal_error) > 0.1
+        _check_against_finite_differences(utility, **settings)
+        default = _gradients(utility, **settings)
+        unrolled = _gradients(utility, differentiation="unroll", **settings)
+        implicit = _gradients(utility, differentiation="implicit", **settings)
+        np.testing.assert_allclose(default, unrolled, atol=1e-12)
+        assert _cosine(implicit, unrolled) < 0.9
+
+
+def test_default_gradient_uses_implicit_rule_at_convergence(key):
+    with jax.enable_x64(True):
+        utility = 2.0 * jax.random.normal(key, (6, 4), dtype=jnp.float64)
+        settings = {"epsilon": 0.3, "num_iterations": 400}
+        assert float(_solve(utility, **settings).marginal_error) < 1e-10
+        _check_against_finite_differences(utility, **settings)
+        unrolled = _gradients(utility, differentiation="unroll", **settings)
+        np.testing.assert_allclose(_gradients(utility, **settings), unrolled, atol=1e-9)
+        # one CG step makes the implicit rule visibly inexact: the default follows it
+        crude = {"implicit_max_cg": 1, **settings}
+        implicit = _gradients(utility, differentiation="implicit", **crude)
+        np.testing.assert_allclose(_gradients(utility, **crude), implicit, atol=1e-12)
+        assert float(jnp.max(jnp.abs(implicit - unrolled))) > 1e-3
+
+
+def test_vmapped_default_gradient_chooses_per_example(key):
+    # one converged and one truncated example in one batch: each gets its own rule
+    with jax.enable_x64(True):
+        easy = 0.1 * jax.random.normal(key, (6, 4), dtype=jnp.float64)
+        hard = 3.0 * jax.random.normal(jax.random.fold_in(key, 1), (6, 4), dtype=jnp.float64)
+        settings = {"epsilon": 0.3, "num_iterations": 6, "implicit_max_cg": 1}
+        errors = [float(_solve(u, **settings).marginal_error) for u in (easy, hard)]
+        assert errors[0] < 1e-3 < errors[1]
+        batched = jax.vmap(lambda u: _gradients(u, **settings))(jnp.stack([easy, hard]))
+        implicit = _gradients(easy, differentiation="implicit", **settings)
+        unrolled = _gradients(hard, differentiation="unroll", **settings)
+        np.testing.assert_allclose(batched[0], implicit, atol=1e-12)
+        np.testing.assert_allclose(batched[1], unrolled, atol=1e-12)
+
+
+def test_explicit_implicit_gradient_matches_unrolled_at_convergence(key):
     with jax.enable_x64(True):
         utility = jax.random.normal(key, (4, 3), dtype=jnp.float64)
-        check_grads(
-            lambda u: _plan_loss(u, "implicit", 400),
-            (utility,),
-            order=1,
-            modes=["rev"],
-            eps=1e-4,
-            atol=1e-4,
-            rtol=1e-4,
-        )
-        implicit = jax.grad(lambda u: _plan_loss(u, "implicit", 400))(utility)
-        unrolled = jax.grad(lambda u: _plan_loss(u, "unroll", 400))(utility)
+        settings = {"epsilon": 0.5, "num_iterations": 400}
+        implicit = _gradients(utility, differentiation="implicit", **settings)
+        unrolled = _gradients(utility, differentiation="unroll", **settings)
         np.testing.assert_allclose(implicit, unrolled, atol=1e-6)
 
 

@@ -1,4 +1,10 @@
-"""AutoReset, LogWrapper and VectorEnv on a tiny counting env with known values."""
+"""AutoReset, VectorEnv (with and without its reset pool) and LogWrapper on a tiny counting env.
+
+The counting env's values are known by hand: a reset draws `start` (a float) and an
+`episode_id` (64 random bits) from its key; each step adds the action to every agent's
+count. With `end_prob > 0` an episode also ends at random, so envs finish at different
+steps and the reset pool sees both a few and many finishing envs.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +20,25 @@ from marlax.envs.base import Env
 from marlax.envs.spaces import Box, Discrete
 from marlax.envs.wrappers import AutoReset, LogWrapper, VectorEnv
 from marlax.errors import ConfigError
+from tests.envs.helpers import assert_trees_close
 
 
 @struct.dataclass
 class CounterState:
-    count: jax.Array  # f32[N] running sum of actions
+    count: jax.Array  # f32[N] start + the sum of this episode's actions
     start: jax.Array  # f32[] value drawn at reset
+    episode_id: jax.Array  # u32[2] random bits drawn at reset: tells episodes apart
     step: jax.Array  # i32[]
 
 
 @dataclass(frozen=True)
 class Counter(Env):
-    """Each agent adds its action to a counter; reward = action; episode ends at max_steps."""
+    """Each agent adds its action to a counter; reward = action; ends at max_steps or at random."""
 
     name = "counter"
     num_agents_: int = 2
     max_steps: int = 3
+    end_prob: float = 0.0
 
     @property
     def num_agents(self) -> int:
@@ -44,17 +53,40 @@ class Counter(Env):
         return Discrete(3)
 
     def reset(self, key):
-        start = jax.random.uniform(key)
-        state = CounterState(jnp.full(self.num_agents, start), start, jnp.int32(0))
+        start_key, id_key = jax.random.split(key)
+        start = jax.random.uniform(start_key)
+        episode_id = jax.random.bits(id_key, (2,), jnp.uint32)
+        state = CounterState(jnp.full(self.num_agents, start), start, episode_id, jnp.int32(0))
         return state.count[:, None], state
 
     def _step(self, key, state, actions):
         count = state.count + actions
-        state = CounterState(count, state.start, state.step + 1)
-        return count[:, None], state, actions.astype(jnp.float32), jnp.bool_(False), {}
+        state = CounterState(count, state.start, state.episode_id, state.step + 1)
+        terminated = jax.random.uniform(key) < self.end_prob
+        return count[:, None], state, actions.astype(jnp.float32), terminated, {}
 
     def render(self, state):
         return jnp.zeros((16, 16, 3), jnp.uint8)
+
+
+def _vector_rollout(env, key: jax.Array, num_steps: int):
+    """Jitted scan of `env.step` (a batched env) with actions [1, 2] everywhere.
+
+    Returns:
+        The start state and the stacked (obs, state, done, info) of every step.
+    """
+    reset_key, loop_key = jax.random.split(key)
+    _, start = env.reset(reset_key)
+
+    def _body(state, step_key):
+        """Carries the state; stacks obs, state, done, info of the step."""
+        actions = jnp.broadcast_to(jnp.array([1, 2]), (env.num_envs, 2))
+        obs, state, _, done, info = env.step(step_key, state, actions)
+        return state, (obs, state, done, info)
+
+    step_keys = jax.random.split(loop_key, num_steps)
+    _, stacked = jax.jit(lambda: jax.lax.scan(_body, start, step_keys))()
+    return start, stacked
 
 
 def test_step_truncates_at_max_steps_and_reports_both_flags(key):
@@ -66,17 +98,34 @@ def test_step_truncates_at_max_steps_and_reports_both_flags(key):
     assert bool(info["truncated"]) and not bool(info["terminated"])
 
 
-def test_autoreset_returns_new_episode_and_final_obs(key):
-    env = AutoReset(Counter())
-    _, state = env.reset(key)
-    for _ in range(3):
-        obs, state, reward, done, info = env.step(key, state, jnp.array([1, 2]))
+def test_autoreset_gives_final_obs_final_state_and_the_episode_of_its_reset_key(key):
+    env = Counter()
+    wrapped = AutoReset(env)
+    _, state = wrapped.reset(key)
+    start = float(jax.random.uniform(jax.random.split(key)[0]))
+    step_keys = jax.random.split(jax.random.key(7), 3)
+    for step_key in step_keys:
+        obs, state, reward, done, info = wrapped.step(step_key, state, jnp.array([1, 2]))
     assert bool(done)
-    assert int(state.step) == 0
-    # final_obs is the last obs of the finished episode: start + 3 * action
-    start = float(info["final_obs"][0, 0]) - 3.0
-    np.testing.assert_allclose(info["final_obs"][:, 0], [start + 3, start + 6], rtol=1e-6)
-    np.testing.assert_allclose(obs[:, 0], jnp.full(2, state.start), rtol=1e-6)
+    expected_final = np.float32(start) + np.float32([3.0, 6.0])
+    np.testing.assert_allclose(info["final_obs"][:, 0], expected_final, rtol=1e-6)
+    np.testing.assert_allclose(info["final_state"].count, expected_final, rtol=1e-6)
+    assert int(info["final_state"].step) == 3 and float(info["final_state"].start) == start
+    # the new episode is exactly env.reset(the reset half of the last step's key)
+    expected_obs, expected_state = env.reset(jax.random.split(step_keys[-1])[1])
+    assert_trees_close((obs, state), (expected_obs, expected_state), atol=0.0)
+    np.testing.assert_array_equal(reward, [1.0, 2.0])
+
+
+def test_autoreset_keeps_the_stepped_state_while_the_episode_runs(key):
+    wrapped = AutoReset(Counter())
+    _, state = wrapped.reset(key)
+    obs, next_state, _, done, info = jax.jit(wrapped.step)(key, state, jnp.array([2, 0]))
+    assert not bool(done)
+    assert_trees_close(next_state, info["final_state"], atol=0.0)
+    np.testing.assert_array_equal(obs, info["final_obs"])
+    np.testing.assert_array_equal(next_state.count, state.count + jnp.array([2.0, 0.0]))
+    np.testing.assert_array_equal(next_state.episode_id, state.episode_id)
 
 
 def test_log_wrapper_sums_rewards_and_resets_counters(key):
@@ -93,30 +142,72 @@ def test_log_wrapper_sums_rewards_and_resets_counters(key):
     assert int(state.episode_length) == 1
 
 
-def test_vector_env_matches_vmapped_autoreset_with_full_reset_pool(key):
-    env = Counter()
-    vector = VectorEnv(env, num_envs=4)
-    obs, state = vector.reset(key)
-    assert obs.shape == (4, 2, 1)
-    actions = jnp.ones((4, 2), jnp.int32)
-    for _ in range(3):
-        obs, state, reward, done, info = vector.step(key, state, actions)
-    assert done.shape == (4,) and bool(done.all())
-    np.testing.assert_array_equal(state.step, 0)
+@pytest.mark.parametrize("num_resets", [None, 3, 16])
+def test_vector_env_equals_vmapped_autoreset(num_resets):
+    """Pool or not, a VectorEnv step is vmap(AutoReset.step) over the split key, exactly."""
+    env = Counter(max_steps=6, end_prob=0.2)
+    vector = VectorEnv(env, num_envs=16, num_resets=num_resets)
+    key = jax.random.key(1)
+    _, state = vector.reset(key)
+    autoreset_step = jax.jit(jax.vmap(AutoReset(env).step))
+    vector_step = jax.jit(vector.step)
+    actions = jnp.ones((16, 2), jnp.int32)
+    for step_key in jax.random.split(key, 12):
+        expected = autoreset_step(jax.random.split(step_key, 16), state, actions)
+        result = vector_step(step_key, state, actions)
+        assert set(result[4]) == set(expected[4]) >= {"final_obs", "final_state", "truncated"}
+        assert_trees_close(result, expected, atol=0.0)
+        state = result[1]
+
+
+def test_vector_env_reset_pool_is_exact_below_and_above_the_pool_size():
+    """A long rollout takes all three pool paths and equals the rollout that resets every env."""
+    env = Counter(max_steps=8, end_prob=0.1)
+    key = jax.random.key(2)
+    _, exact = _vector_rollout(VectorEnv(env, num_envs=32), key, 60)
+    _, pooled = _vector_rollout(VectorEnv(env, num_envs=32, num_resets=4), key, 60)
+    finishing = np.asarray(pooled[2]).sum(axis=1)
+    assert (finishing == 0).any() and ((finishing > 0) & (finishing <= 4)).any()
+    assert (finishing > 4).any()
+    assert_trees_close(pooled, exact, atol=0.0)
+
+
+@pytest.mark.parametrize("num_resets", [None, 4])
+def test_every_finished_env_starts_a_distinct_episode(num_resets):
+    """All 64 envs finish together every 3 steps; a pool of 4 must not replay 4 episodes."""
+    vector = VectorEnv(Counter(max_steps=3), num_envs=64, num_resets=num_resets)
+    start, (_, states, done, info) = _vector_rollout(vector, jax.random.key(3), 30)
+    done = np.asarray(done)
+    assert done.sum() == 64 * 10
+    new_ids = np.asarray(states.episode_id)[done]  # u32[finished, 2] the episodes started
+    first_ids = np.asarray(start.episode_id)
+    all_ids = np.concatenate([first_ids, new_ids])
+    # 64 random bits per episode: a collision among 704 draws has probability ~1e-14
+    assert len(np.unique(all_ids, axis=0)) == 64 + done.sum()
+    # final_state is the state the env stepped into: 3 steps of [1, 2] on its own start
+    final = info["final_state"]
+    np.testing.assert_array_equal(np.asarray(final.step)[done], 3)
     np.testing.assert_allclose(
-        info["final_obs"][:, :, 0] - 3.0, jnp.stack([state.start] * 2, 1), atol=1.0
+        np.asarray(final.count)[done] - np.asarray(final.start)[done][:, None],
+        np.broadcast_to([3.0, 6.0], (done.sum(), 2)),
+        atol=1e-6,
     )
 
 
-def test_vector_env_optimistic_reset_gives_distinct_episodes_up_to_pool_size(key):
-    vector = VectorEnv(Counter(max_steps=1), num_envs=6, num_resets=3)
-    _, state = vector.reset(key)
-    _, state, _, done, _ = vector.step(jax.random.key(1), state, jnp.zeros((6, 2), jnp.int32))
-    assert bool(done.all())
-    starts = np.asarray(state.start)
-    # finished envs 0..5 take pool entries 0,1,2,0,1,2
-    np.testing.assert_array_equal(starts[:3], starts[3:])
-    assert len(set(starts[:3].tolist())) == 3
+def test_reset_pool_under_an_outer_vmap_keeps_its_fast_path_and_values():
+    """PPO vmaps seeds around VectorEnv: still exact, and the pool's switch is not a select."""
+    env = Counter(max_steps=4, end_prob=0.3)
+    pooled = VectorEnv(env, num_envs=8, num_resets=2)
+    exact = VectorEnv(env, num_envs=8)
+    seed_keys = jax.random.split(jax.random.key(4), 3)
+    _, state = jax.vmap(pooled.reset)(seed_keys)
+    actions = jnp.ones((3, 8, 2), jnp.int32)
+    for step_keys in jax.random.split(jax.random.key(5), (6, 3)):
+        result = jax.jit(jax.vmap(pooled.step))(step_keys, state, actions)
+        assert_trees_close(result, jax.vmap(exact.step)(step_keys, state, actions), atol=0.0)
+        state = result[1]
+    jaxpr = str(jax.make_jaxpr(jax.vmap(pooled.step))(step_keys, state, actions))
+    assert "cond[" in jaxpr  # a switch with a batched index would have become a select
 
 
 def test_log_wrapper_on_vector_env_has_batch_axes(key):
@@ -133,6 +224,8 @@ def test_vector_env_rejects_bad_sizes():
         VectorEnv(Counter(), num_envs=0)
     with pytest.raises(ConfigError, match="num_resets"):
         VectorEnv(Counter(), num_envs=2, num_resets=3)
+    with pytest.raises(ConfigError, match="num_resets"):
+        VectorEnv(Counter(), num_envs=2, num_resets=0)
 
 
 def test_wrapper_forwards_attributes():

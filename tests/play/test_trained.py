@@ -1,4 +1,5 @@
-"""`marlax.play.trained`: a trained actor as a policy with memory, in rollouts and sessions."""
+"""`marlax.algorithms.ppo.policy`: a trained PPO actor as the shared `MemoryPolicy`, in rollouts
+and play sessions."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from marlax.algorithms.common.policy import MemoryPolicy
+from marlax.algorithms.ppo.policy import select_task, trained_policy
 from marlax.envs import make
 from marlax.envs.grid.tiles import Action
+from marlax.envs.wrappers import AutoReset
 from marlax.errors import ConfigError
 from marlax.play.record import jitted_rollout, steps_for_episodes
 from marlax.play.session import PlaySession
-from marlax.play.trained import select_task, trained_policy
 from tests.play.tiny_runs import (
     SPREAD_MLP,
     TINY_GRID_GRU,
@@ -45,6 +48,7 @@ def test_mlp_policy_plays_the_argmax_of_the_actor_logits():
     params = trainer.networks.init(jax.random.key(3), trainer.layout)
     params = head_params(params, kernel_scale=100.0)  # spread the logits apart
     policy = trained_policy(restored(trainer, params), 0)
+    assert isinstance(policy, MemoryPolicy)  # the protocol every learner's policy implements
     env = make("simple_spread")
     obs, state = env.reset(jax.random.key(0))
     actions, _ = policy.act(
@@ -95,21 +99,23 @@ def test_memory_carries_between_steps_and_clears_at_a_reset(grid_trainer, grid_p
 
 
 def _loop_rollout(key, env, policy, num_steps, reset_memory=True):
-    """What `rollout` computes, step by step on the host: (positions [T + 1], actions [T])."""
-    act, env_step, env_reset = jax.jit(policy.act), jax.jit(env.step), jax.jit(env.reset)
+    """What `rollout` computes, step by step on the host: (positions [T + 1], actions [T]).
+
+    Positions are those each step ended in, before the auto-reset (the episode's last frame).
+    """
+    auto_reset = AutoReset(env)
+    act, env_step = jax.jit(policy.act), jax.jit(auto_reset.step)
     reset_key, loop_key = jax.random.split(key)
-    obs, state = env_reset(reset_key)
+    obs, state = jax.jit(auto_reset.reset)(reset_key)
     memory, reset = policy.initial_memory(), jnp.ones((), bool)
     positions, actions_t = [np.asarray(state.positions)], []
     for step_key in jax.random.split(loop_key, num_steps):
-        policy_key, env_key, reset_key = jax.random.split(step_key, 3)
+        policy_key, env_key = jax.random.split(step_key)
         actions, memory = act(policy_key, obs, state, memory, reset)
-        obs, state, _, done, _ = env_step(env_key, state, actions)
-        positions.append(np.asarray(state.positions))
+        obs, state, _, done, info = env_step(env_key, state, actions)
+        positions.append(np.asarray(info["final_state"].positions))
         actions_t.append(np.asarray(actions))
         reset = done if reset_memory else jnp.zeros((), bool)
-        if bool(done):
-            obs, state = env_reset(reset_key)
     return np.stack(positions), np.stack(actions_t)
 
 

@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 
+import numpy as np
 import pytest
 
 from marlax.errors import ConfigError
@@ -103,10 +104,26 @@ def test_write_status_keeps_fields_and_checks_the_state(tmp_path):
     status = run.read_status()
     assert status["state"] == "finished" and status["pid"] == os.getpid()
     assert (status["env_steps"], status["update"], status["message"]) == (4096, 3, "done")
-    with pytest.raises(ValueError, match="stopped"):
-        run.write_status("stopped")
+    with pytest.raises(ValueError, match="paused"):
+        run.write_status("paused")
     assert run.read_status() == status
     assert RunFolder(tmp_path / "nothing").read_status() == {}
+
+
+def test_write_status_turns_a_missing_number_into_null_and_stays_strict_json(tmp_path):
+    # a run in which no episode ended has no best return: null, not the invalid token NaN
+    run = RunFolder.create(tmp_path, "r", CONFIG)
+    run.write_status("finished", best_return=float("nan"), final_return=np.float32(1.5))
+    text = run.status_path.read_text()
+    assert "NaN" not in text
+    status = json.loads(text, parse_constant=lambda token: pytest.fail(f"invalid {token}"))
+    assert status["best_return"] is None and status["final_return"] == 1.5
+
+
+def test_stopped_is_a_state_a_learner_writes(tmp_path):
+    run = RunFolder.create(tmp_path, "r", CONFIG)
+    run.write_status("stopped", message="stopped by SIGINT at update 4")
+    assert run.read_status()["state"] == "stopped"
 
 
 def test_a_failed_replace_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):

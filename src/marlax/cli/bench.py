@@ -10,17 +10,18 @@ from rich.console import Console
 from rich.table import Table
 
 from marlax.errors import ConfigError
+from marlax.validate import require, require_positive_int
 
 DEFAULT_AGENTS = [100, 500, 1000, 2000, 5000]
 
 
 def _check(agents: list[int], batch: int, dim: int, tasks: int, repeats: int) -> None:
     """Eager validation: every size a positive integer, at least one agent count."""
-    if not agents or any(count < 1 for count in agents):
-        raise ConfigError("agents", agents, "one or more integers >= 1")
+    require(bool(agents), "agents", agents, "one or more integers >= 1")
+    for count in agents:
+        require_positive_int("agents", count)
     for field, value in (("batch", batch), ("dim", dim), ("tasks", tasks), ("repeats", repeats)):
-        if value < 1:
-            raise ConfigError(field, value, "an integer >= 1")
+        require_positive_int(field, value)
 
 
 def _table(rows, exponents) -> Table:
@@ -59,33 +60,6 @@ def _table(rows, exponents) -> Table:
     return table
 
 
-def plot_scaling(rows, path: Path) -> None:
-    """Log-log plot of latency and XLA temp memory against N, with a slope-1 guide."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sizes = [row.num_agents for row in rows]
-    figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(10, 4))
-    time_axis.loglog(sizes, [r.forward_s * 1e3 for r in rows], "o-", label="forward")
-    time_axis.loglog(sizes, [r.gradient_s * 1e3 for r in rows], "s-", label="gradient")
-    memory_axis.loglog(sizes, [r.forward_temp_bytes / 2**20 for r in rows], "o-", label="forward")
-    memory_axis.loglog(sizes, [r.gradient_temp_bytes / 2**20 for r in rows], "s-", label="gradient")
-    for axis, first in (
-        (time_axis, rows[0].gradient_s * 1e3),
-        (memory_axis, rows[0].gradient_temp_bytes / 2**20),
-    ):
-        axis.loglog(sizes, [first * n / sizes[0] for n in sizes], "k--", lw=0.8, label="linear")
-        axis.set_xlabel("agents N")
-        axis.legend()
-    time_axis.set_ylabel("latency (ms)")
-    memory_axis.set_ylabel("XLA temp memory (MiB)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-
-
 def _agent_counts(agents: list[int], extra: list[str]) -> list[int]:
     """`--agents 100 500 1000`: click hands the values after the first to the extra arguments."""
     counts = list(agents)
@@ -116,7 +90,7 @@ def bench(
     _check(agents, batch, dim, tasks, repeats)
     import jax
 
-    from marlax.coordination.scaling import exponents, measure_pipeline
+    from marlax.bench import exponents, measure_pipeline, plot_scaling
 
     console = Console()
     rows = []

@@ -19,7 +19,6 @@ from rich.console import Console
 
 from marlax.cli.play import describe_episode
 from marlax.envs.base import Env
-from marlax.errors import ConfigError
 from marlax.play.record import (
     EpisodeReturn,
     episode_returns,
@@ -28,9 +27,10 @@ from marlax.play.record import (
     steps_for_episodes,
 )
 from marlax.runs.folder import DEFAULT_RUNS_DIR
+from marlax.validate import require_positive_int
 
 if TYPE_CHECKING:  # the PPO stack is imported only when the command runs
-    from marlax.play.trained import TrainedPolicy
+    from marlax.algorithms.ppo.policy import TrainedPolicy
 
 
 def register(app: typer.Typer) -> None:
@@ -61,8 +61,8 @@ def enjoy_command(
 ) -> None:
     """Watch RUN's latest checkpoint play, record it (--video-path), or play along (--human)."""
     _check_options(episodes=episodes, fps=fps, video_path=video_path)
-    from marlax.play.trained import select_task, trained_policy
-    from marlax.runs.restore import load_trained
+    from marlax.algorithms.ppo.policy import select_task, trained_policy
+    from marlax.algorithms.ppo.restore import load_trained
 
     trained = load_trained(runs_dir, name)
     labels = trained.trainer.task_labels
@@ -90,8 +90,7 @@ def enjoy_command(
 
 def _check_options(*, episodes: int, fps: float, video_path: Path | None) -> None:
     """ConfigError for options out of range, before a run is loaded."""
-    if episodes < 1:
-        raise ConfigError("episodes", episodes, "an integer >= 1")
+    require_positive_int("episodes", episodes)
     from marlax.runs.video import check_playback
 
     check_playback(fps, video_path)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,6 +12,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marlax.errors import ConfigError
+from marlax.runs.folder import DEFAULT_RUNS_DIR, RunFolder
+from marlax.runs.naming import new_run_name
+
+LEARNER_NAME = "meanfield_q"
+"""The learner's name in the run's status.json (`marlax runs` shows it)."""
 
 meanfield_app = typer.Typer(
     help="Mean-field subsample Q-learning (SUBSAMPLE-MFQ).", no_args_is_help=True
@@ -66,42 +71,75 @@ def run_command(
         list[str] | None, typer.Option("--k", help="Subsample sizes: --k 2 3 4 (default 2..n).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for every random draw.")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    runs_dir: Annotated[
+        Path, typer.Option("--runs-dir", help="Folder of runs (marlax runs lists them).")
+    ] = DEFAULT_RUNS_DIR,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Run name (default: a fresh adjective-animal-NN).")
+    ] = None,
     semantics: Annotated[str, typer.Option("--semantics", help="paper | reference.")] = "paper",
     trust_config: Annotated[
         bool, typer.Option("--trust-config", help="Run the config's Python without the sandbox.")
     ] = False,
 ) -> None:
-    """Learn Q_k for each k, deploy it on all n agents, write plot, results and Q-tables."""
-    from marlax.algorithms.meanfield_q import (
-        builtin_config_dict,
-        load_config,
-        parse_config,
-        run_meanfield,
-        save_q,
-        write_results,
-    )
+    """Learn Q_k for each k, deploy it on all n agents; plot, results and Q-tables go to a run
+    folder (`marlax runs` lists it, `marlax clean` removes it)."""
     from marlax.algorithms.meanfield_q.config import validate_ks
-    from marlax.algorithms.meanfield_q.plot import plot_cumulative_rewards
     from marlax.algorithms.meanfield_q.run import check_semantics
 
     config_path, loose = _split_config_and_ks(config, list(context.args))
     if loose and not k:
         raise ConfigError("arguments", loose, "a config path, then options")
     check_semantics(semantics)
-    parsed = (
-        parse_config(builtin_config_dict()) if config_path is None else load_config(config_path)
-    )
-    ks = validate_ks(_parse_ints("k", list(k or []) + loose) or None, parsed)
-    out = Path("runs") / time.strftime("meanfield-%Y%m%d-%H%M%S") if out is None else out
-    out.mkdir(parents=True, exist_ok=True)
+    raw, parsed = _read_config(config_path)
+    ks = validate_ks(_parse_ints("k", list(k or []) + loose) or None, parsed, semantics)
+    settings = {
+        "learner": LEARNER_NAME,
+        "config_path": None if config_path is None else str(config_path),
+        "semantics": semantics,
+        "seed": seed,
+        "ks": list(ks),
+        "trust_config": trust_config,
+        "config": raw,
+    }
+    folder = RunFolder.create(runs_dir, name or new_run_name(runs_dir), settings)
+    folder.write_status("running", learner=LEARNER_NAME, ks=list(ks))
     console = Console()
+    console.print(f"run [bold]{folder.name}[/bold] ({folder.path})")
+    try:
+        results = _train_and_save(folder, parsed, settings, console)
+    except BaseException as error:
+        message = f"{type(error).__name__}: {error}"
+        folder.write_status("failed", learner=LEARNER_NAME, message=message)
+        raise
+    best = max((result.mean_return for result in results), default=None)
+    folder.write_status("finished", learner=LEARNER_NAME, ks=list(ks), best_return=best)
+    console.print(f"wrote {folder.path}/")
+
+
+def _read_config(config_path: Path | None) -> tuple[dict, Any]:
+    """The raw config (for config.json) and the parsed one; the built-in example for None."""
+    from marlax.algorithms.meanfield_q import builtin_config_dict, load_config, parse_config
+
+    if config_path is None:
+        raw = builtin_config_dict()
+        return raw, parse_config(raw)
+    parsed = load_config(config_path)  # validates, and says what is wrong with the file
+    return json.loads(config_path.read_text(encoding="utf-8")), parsed
+
+
+def _train_and_save(folder: RunFolder, parsed: Any, settings: dict, console: Console) -> list:
+    """Every k with a progress bar; Q-tables, results.json and the plot into `folder`."""
+    from marlax.algorithms.meanfield_q import run_meanfield, save_q, write_results
+    from marlax.algorithms.meanfield_q.plot import plot_cumulative_rewards
+
+    ks = settings["ks"]
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"k = {ks[0]}", total=len(ks))
 
         def _on_result(result, trained) -> None:
-            save_q(out / f"q_k{result.k}.npz", trained, parsed)
+            save_q(folder.path / f"q_k{result.k}.npz", trained, parsed)
             progress.console.print(
                 f"k={result.k:>3}  states={result.num_states:,}  entries={result.num_entries:,}"
                 f"  train={result.train_seconds:.2f}s  return={result.mean_return:.4f}"
@@ -114,31 +152,31 @@ def run_command(
 
         results = run_meanfield(
             parsed,
-            ks=ks,
-            seed=seed,
-            semantics=semantics,
-            trust=trust_config,
+            ks=tuple(ks),
+            seed=settings["seed"],
+            semantics=settings["semantics"],
+            trust=settings["trust_config"],
             on_result=_on_result,
         )
-    console.print(_results_table(results, semantics))
+    console.print(_results_table(results, settings["semantics"]))
     metadata = {
-        "config": None if config_path is None else str(config_path),
-        "semantics": semantics,
-        "seed": seed,
+        "config": settings["config_path"],
+        "semantics": settings["semantics"],
+        "seed": settings["seed"],
         "ks": list(ks),
         "num_local_agents": parsed.simulation.num_local_agents,
         "horizon": parsed.simulation.horizon,
         "deployment_runs": parsed.simulation.deployment_runs,
     }
-    write_results(out / "results.json", results, metadata)
+    write_results(folder.path / "results.json", results, metadata)
     if parsed.save_plot:
         plot_cumulative_rewards(
-            out / parsed.plot_filename,
+            folder.path / parsed.plot_filename,
             [result.k for result in results],
             [result.mean_curve for result in results],
             [result.std_curve for result in results],
         )
-    console.print(f"wrote {out}/")
+    return results
 
 
 @meanfield_app.command("load")

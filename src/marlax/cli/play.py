@@ -19,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from marlax.envs.base import Env
 from marlax.envs.registry import make
-from marlax.errors import ConfigError
 from marlax.play.record import EpisodeReturn, episode_returns, jitted_rollout, render_frames
 from marlax.play.settings import parse_settings
+from marlax.validate import require_int, require_positive_int
 
 
 def register(app: typer.Typer) -> None:
@@ -62,10 +62,9 @@ def _check_options(
     env: Env, *, pov: int, steps: int | None, fps: float, video_path: Path | None
 ) -> None:
     """ConfigError for options out of range, before anything compiles."""
-    if not 0 <= pov < env.num_agents:
-        raise ConfigError("pov", pov, f"an agent index in [0, {env.num_agents})")
-    if steps is not None and steps < 1:
-        raise ConfigError("steps", steps, "an integer >= 1")
+    require_int("pov", pov, 0, env.num_agents - 1)
+    if steps is not None:
+        require_positive_int("steps", steps)
     from marlax.runs.video import check_playback
 
     check_playback(fps, video_path)

@@ -33,7 +33,7 @@ def runs_command(
         DEFAULT_RUNS_DIR, "--runs-dir", help="Folder of runs."
     ),
 ) -> None:
-    """List the runs, newest first: state, env steps, best mean return, last update."""
+    """List the runs, newest first: learner, state, env steps, best mean return, last update."""
     console = Console(soft_wrap=True)  # long paths stay on one line
     summaries = list_runs(runs_dir)
     if not summaries:
@@ -46,6 +46,7 @@ def runs_table(summaries: list[RunSummary]) -> Table:
     """A rich table with one row per run."""
     table = Table(box=None, header_style="bold")
     table.add_column("name")
+    table.add_column("learner")
     table.add_column("state")
     table.add_column("env steps", justify="right")
     table.add_column("best return", justify="right")
@@ -54,6 +55,7 @@ def runs_table(summaries: list[RunSummary]) -> Table:
         style = _STATE_STYLES.get(summary.state, "")
         table.add_row(
             summary.name,
+            summary.learner or "-",
             f"[{style}]{summary.state}[/{style}]" if style else summary.state,
             "-" if summary.env_steps is None else f"{summary.env_steps:,}",
             "-" if summary.best_return is None else f"{summary.best_return:.3f}",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -34,8 +36,13 @@ def train_command(
     ),
 ) -> None:
     """Train PPO; prints the run name and shows progress. Resume with --resume NAME."""
+    from marlax.algorithms.ppo.loop import (
+        TrainingDivergedError,
+        create_run,
+        open_run,
+        train_run,
+    )
     from marlax.config import load_config
-    from marlax.runs.train_loop import TrainingDivergedError, create_run, open_run, train_run
 
     console = Console()
     if resume is not None:
@@ -59,13 +66,34 @@ def train_command(
     except TrainingDivergedError as error:
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(1)
-    console.print(
-        f"finished [bold]{folder.name}[/bold]: {result.env_steps:,} env-steps per seed, "
-        f"final return {result.final_return:.4g}, best {result.best_return:.4g}\n"
-        f"watch it: marlax enjoy {folder.name}"
-        + (
-            f" --runs-dir {train_config.run.runs_dir}"
-            if train_config.run.runs_dir != "runs"
-            else ""
+    _report(console, folder.name, train_config, result)
+
+
+def _report(console: Console, name: str, config: Any, result: Any) -> None:
+    """The closing lines: returns reached (or that no episode ended), or how to resume.
+
+    A run stopped by SIGINT/SIGTERM exits with 128 + the signal's number, as shells expect.
+    """
+    runs_dir_option = f" --runs-dir {config.run.runs_dir}" if config.run.runs_dir != "runs" else ""
+    if result.stopped_by is not None:
+        console.print(
+            f"stopped [bold]{name}[/bold] by {result.stopped_by} after {result.env_steps:,} "
+            f"env-steps per seed (checkpoint saved); resume: "
+            f"marlax train --resume {name}{runs_dir_option}"
         )
+        sys.exit(128 + signal.Signals[result.stopped_by].value)
+    console.print(
+        f"finished [bold]{name}[/bold]: {result.env_steps:,} env-steps per seed, "
+        + _describe_returns(result.final_score, result.best_score, result.env_steps)
+        + f"\nwatch it: marlax enjoy {name}{runs_dir_option}"
     )
+
+
+def _describe_returns(final: float | None, best: float | None, env_steps: int) -> str:
+    """The returns reached, or a line saying that no episode ended."""
+    if best is None:
+        return (
+            f"no episode ended in {env_steps:,} env-steps per seed, so no return was measured "
+            "(raise ppo.total_env_steps or shorten the episodes)"
+        )
+    return f"final return {final:.4g}, best {best:.4g}"

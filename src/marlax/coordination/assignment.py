@@ -15,16 +15,14 @@ import jax
 import jax.numpy as jnp
 
 from marlax.coordination.masks import default_mask
-from marlax.coordination.sinkhorn import log_sinkhorn, uniform_marginals
-from marlax.errors import ConfigError
+from marlax.coordination.sinkhorn import DIFFERENTIATION_MODES, log_sinkhorn, uniform_marginals
 from marlax.validate import (
     require_choice,
     require_non_negative,
+    require_number,
     require_positive,
     require_positive_int,
 )
-
-DIFFERENTIATION_MODES = ("implicit", "unroll")
 
 
 class DifferentiableAssignment(nn.Module):
@@ -34,8 +32,11 @@ class DifferentiableAssignment(nn.Module):
       embedding_dim: E, width of the agent and task embeddings.
       temperature: entropic epsilon in utility units (> 0); smaller is closer to a matching.
       num_iterations: maximum Sinkhorn iterations.
-      threshold: stop once the relative marginal error is <= threshold (0: run all).
-      differentiation: "implicit" (default, faster; fixed-point VJP) or "unroll".
+      threshold: stop once the relative marginal error is <= threshold (0: stop only at an
+        exact float32 fixed point).
+      differentiation: "auto" (default: the fast fixed-point VJP where the plan converged to
+        a marginal error <= 1e-3, the exact unrolled gradient elsewhere), "implicit"
+        (always the fixed-point VJP: only valid for converged plans) or "unroll".
       use_bias: add per-agent and per-task utility offsets computed from the embeddings.
       temperature_start: optional annealing start (eps_k = max(temperature, start * decay^k)).
       temperature_decay: annealing factor per iteration in (0, 1).
@@ -50,7 +51,7 @@ class DifferentiableAssignment(nn.Module):
     temperature: float = 1.0
     num_iterations: int = 10
     threshold: float = 0.0
-    differentiation: str = "implicit"
+    differentiation: str = "auto"
     use_bias: bool = True
     temperature_start: float | None = None
     temperature_decay: float = 0.9
@@ -63,8 +64,9 @@ class DifferentiableAssignment(nn.Module):
         require_choice("differentiation", self.differentiation, DIFFERENTIATION_MODES)
         if self.temperature_start is not None:
             require_positive("temperature_start", self.temperature_start)
-        if not 0.0 < self.temperature_decay < 1.0:
-            raise ConfigError("temperature_decay", self.temperature_decay, "a number in (0, 1)")
+        require_number(
+            "temperature_decay", self.temperature_decay, 0.0, 1.0, open_low=True, open_high=True
+        )
         super().__post_init__()
 
     def setup(self) -> None:

@@ -67,12 +67,20 @@ class AssignmentHead(nn.Module):
     Attributes:
       embedding_dim: width of the agent/landmark embeddings.
       temperature: Sinkhorn temperature; lower gives a harder matching.
-      num_iterations: Sinkhorn iterations.
+      num_iterations: Sinkhorn iterations. At the defaults the plan is usually not
+        converged, so its gradient is the exact unrolled one (DifferentiableAssignment's
+        "auto" mode), not the fixed-point rule.
     """
 
     embedding_dim: int = 32
     temperature: float = 0.1
     num_iterations: int = 20
+
+    def __post_init__(self) -> None:
+        require_positive_int("embedding_dim", self.embedding_dim)
+        require_positive("temperature", self.temperature)
+        require_positive_int("num_iterations", self.num_iterations)
+        super().__post_init__()
 
     @nn.compact
     def __call__(

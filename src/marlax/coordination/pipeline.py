@@ -35,7 +35,8 @@ class TensorConsensusPipeline(nn.Module):
       num_iterations: Sinkhorn iterations.
       consensus_iters: mean-shift iterations.
       consensus_method: "welsch", "geometric_median" or "mean".
-      differentiation: Sinkhorn gradients, "implicit" or "unroll".
+      differentiation: Sinkhorn gradients, "auto", "implicit" or "unroll" (see
+        DifferentiableAssignment).
       task_dim: feature width of task states; None means the agent state width D.
 
     Example:
@@ -52,7 +53,7 @@ class TensorConsensusPipeline(nn.Module):
     num_iterations: int = 10
     consensus_iters: int = 10
     consensus_method: str = "welsch"
-    differentiation: str = "implicit"
+    differentiation: str = "auto"
     task_dim: int | None = None
 
     def __post_init__(self) -> None:

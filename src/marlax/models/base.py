@@ -24,7 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from marlax.validate import require
+from marlax.validate import is_int, require
 
 Carry = Any
 """A pytree of arrays whose leaves lead with the batch shape."""
@@ -78,9 +78,7 @@ def require_activation(field: str, value: Any) -> None:
 
 def require_int_tuple(field: str, value: Any, *, allow_empty: bool) -> None:
     """A tuple of integers >= 1 (layer sizes, vocabulary sizes)."""
-    ok = isinstance(value, tuple) and all(
-        isinstance(size, int) and not isinstance(size, bool) and size >= 1 for size in value
-    )
+    ok = isinstance(value, tuple) and all(is_int(size) and size >= 1 for size in value)
     expected = "a tuple of integers >= 1" + ("" if allow_empty else " (at least one)")
     require(ok and (allow_empty or len(value) >= 1), field, value, expected)
 

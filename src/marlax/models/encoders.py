@@ -19,7 +19,7 @@ from marlax.models.base import (
     require_activation,
     require_int_tuple,
 )
-from marlax.validate import require, require_positive_int
+from marlax.validate import require, require_bool, require_positive_int
 
 GRID_COMBINES = ("sum", "concat")
 
@@ -225,12 +225,7 @@ class ImageEncoder(nn.Module):
         require_positive_int("encoder.kernel_size", self.kernel_size)
         require_positive_int("encoder.output_size", self.output_size)
         require_activation("encoder.activation", self.activation)
-        require(
-            isinstance(self.channel_affine, bool),
-            "encoder.channel_affine",
-            self.channel_affine,
-            "true or false",
-        )
+        require_bool("encoder.channel_affine", self.channel_affine)
         super().__post_init__()
 
     @nn.compact

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from marlax.models.base import dense
-from marlax.validate import require, require_positive_int
+from marlax.validate import require_bool, require_number, require_positive_int
 
 MASKED_LOGIT = -1e9
 """Logit given to illegal actions: exp(MASKED_LOGIT - max) is exactly 0 in f32."""
@@ -153,13 +153,8 @@ class PolicyValueHead(nn.Module):
 
     def __post_init__(self) -> None:
         require_positive_int("num_actions", self.num_actions)
-        require(isinstance(self.continuous, bool), "continuous", self.continuous, "a bool")
-        require(
-            isinstance(self.log_std_init, int | float) and math.isfinite(self.log_std_init),
-            "log_std_init",
-            self.log_std_init,
-            "a finite number",
-        )
+        require_bool("continuous", self.continuous)
+        require_number("log_std_init", self.log_std_init)
         super().__post_init__()
 
     @nn.compact

@@ -19,7 +19,7 @@ from flax import struct
 
 from marlax.models.attention import attend, rope
 from marlax.models.base import dense, lead_axes
-from marlax.validate import require, require_positive_int
+from marlax.validate import require, require_number, require_positive_int
 
 NORMS = ("layernorm", "rmsnorm")
 
@@ -99,12 +99,7 @@ class TransformerCore(nn.Module):
             f"a multiple of 2 * num_heads = {2 * self.num_heads} (RoPE rotates pairs)",
         )
         require(self.norm in NORMS, "core.norm", self.norm, f"one of {NORMS}")
-        require(
-            isinstance(self.rope_base, int | float) and self.rope_base > 1,
-            "core.rope_base",
-            self.rope_base,
-            "a number > 1",
-        )
+        require_number("core.rope_base", self.rope_base, 1.0, open_low=True)
         super().__post_init__()
 
     @property

@@ -1,71 +1,31 @@
-"""Actions for watching an env: uniform legal actions, policies with memory, and one agent
-driven by a key press.
+"""Actions for watching an env: uniform legal actions, and one agent driven by a key press.
 
-Two kinds of policy:
-    `Policy`: a plain function `policy(key, obs, state) -> actions`, static under jit.
-    `MemoryPolicy`: a pytree (its parameters are leaves, its settings static) with
-        `initial_memory()` and `act(key, obs, state, memory, reset) -> (actions, memory)`,
-        passed to jitted code as an argument; a trained network is one (`marlax.play.trained`).
+The policy protocol itself (`Policy`, `MemoryPolicy`, `StatelessPolicy`) lives in
+`marlax.algorithms.common.policy`, where every learner implements it; the names are
+re-exported here for code that plays policies through `marlax.play.policy`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
+from marlax.algorithms.common.policy import MemoryPolicy, Policy, StatelessPolicy
 from marlax.envs.base import Env
 from marlax.envs.spaces import Discrete
 
-Policy = Callable[[jax.Array, jax.Array, Any], jax.Array]
-"""`policy(key, obs, state) -> actions`: obs [N, ...] -> i32[N] or f32[N, A]."""
-
-
-class MemoryPolicy(Protocol):
-    """A policy that carries memory between steps of one env (e.g. a GRU's hidden state).
-
-    It must be a pytree (a `flax.struct.dataclass`): arrays as leaves, settings static, so
-    jitted code takes it as an argument and compiles once per kind of policy.
-    """
-
-    def initial_memory(self) -> Any:
-        """The memory pytree before the first step (it is cleared again at every `reset`)."""
-        ...
-
-    def act(
-        self, key: jax.Array, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
-    ) -> tuple[jax.Array, Any]:
-        """Actions for every agent of one env, and the memory after this step.
-
-        Args:
-            key: PRNG key (for sampling policies).
-            obs: [N, ...] the env's observations; state: its env State.
-            memory: the memory after the previous step.
-            reset: bool[] True when this step starts an episode (memory is cleared first).
-
-        Returns:
-            (actions i32[N] or f32[N, A], memory).
-        """
-        ...
-
-
-@struct.dataclass
-class StatelessPolicy:
-    """A `Policy` seen as a `MemoryPolicy` with no memory."""
-
-    policy: Policy = struct.field(pytree_node=False)
-
-    def initial_memory(self) -> tuple:
-        return ()
-
-    def act(
-        self, key: jax.Array, obs: jax.Array, state: Any, memory: tuple, reset: jax.Array
-    ) -> tuple[jax.Array, tuple]:
-        del reset
-        return self.policy(key, obs, state), memory
+__all__ = [
+    "MemoryPolicy",
+    "Policy",
+    "RandomPolicy",
+    "StatelessPolicy",
+    "random_actions",
+    "random_policy",
+    "with_controlled_agent",
+]
 
 
 @struct.dataclass

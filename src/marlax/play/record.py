@@ -1,5 +1,8 @@
 """Random (or policy) rollouts scanned in one jit, rendered in a vmap, for videos and returns.
 
+Episodes restart through `AutoReset`, the one auto-reset path of marlax; its
+`info["final_state"]` keeps the last state of every episode in the trajectory.
+
     trajectory = jitted_rollout(key, env=env, num_steps=200)
     for chunk in render_frames(env, trajectory.states):   # u8[C, H, W, 3] per chunk
         ...
@@ -20,6 +23,7 @@ import numpy as np
 from flax import struct
 
 from marlax.envs.base import Env
+from marlax.envs.wrappers.autoreset import AutoReset
 from marlax.play.policy import MemoryPolicy, Policy, StatelessPolicy, random_policy
 
 
@@ -76,24 +80,21 @@ def rollout(
         memory_policy = StatelessPolicy(random_policy(env) if policy is None else policy)
     elif policy is not None:
         raise ValueError("pass either policy or memory_policy, not both")
+    auto_reset = AutoReset(env)
     reset_key, loop_key = jax.random.split(key)
-    obs, state = env.reset(reset_key)
+    obs, state = auto_reset.reset(reset_key)
 
     def _body(
         carry: _Carry, step_key: jax.Array
     ) -> tuple[_Carry, tuple[Any, jax.Array, jax.Array, jax.Array]]:
-        """Carries the obs/state/memory to act on; stacks the post-step state, the actions,
-        reward and done."""
-        policy_key, env_key, reset_key = jax.random.split(step_key, 3)
+        """Carries the obs/state/memory to act on; stacks the state each step ended in (before
+        any reset, so an episode's last frame is kept), the actions, reward and done."""
+        policy_key, env_key = jax.random.split(step_key)
         actions, memory = memory_policy.act(
             policy_key, carry.obs, carry.state, carry.memory, carry.reset
         )
-        obs, state, reward, done, _ = env.step(env_key, carry.state, actions)
-        # unbatched here, so a cond really skips the reset on most steps
-        next_obs, next_state = jax.lax.cond(
-            done, lambda: env.reset(reset_key), lambda: (obs, state)
-        )
-        return _Carry(next_obs, next_state, memory, done), (state, actions, reward, done)
+        obs, state, reward, done, info = auto_reset.step(env_key, carry.state, actions)
+        return _Carry(obs, state, memory, done), (info["final_state"], actions, reward, done)
 
     start = _Carry(obs, state, memory_policy.initial_memory(), jnp.ones((), bool))
     _, (states, actions, reward, done) = jax.lax.scan(

@@ -13,12 +13,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from marlax.algorithms.common.policy import MemoryPolicy
 from marlax.envs.base import Env
 from marlax.envs.grid.render import draw_cell_outline, render_grid
 from marlax.envs.grid.tiles import NUM_TILES, NUM_UNITS
 from marlax.envs.spaces import Box
 from marlax.errors import ConfigError
-from marlax.play.policy import MemoryPolicy, RandomPolicy, with_controlled_agent
+from marlax.play.policy import RandomPolicy, with_controlled_agent
 from marlax.play.record import EpisodeReturn
 
 POV_OUTLINE = (255, 200, 0)

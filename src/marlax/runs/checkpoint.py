@@ -28,6 +28,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from marlax.errors import ConfigError
+from marlax.runs.jsonable import jsonable
+from marlax.validate import require_nonnegative_int, require_positive_int
 
 PyTree = Any
 
@@ -43,10 +45,8 @@ class Checkpointer:
     """
 
     def __init__(self, directory: Path, max_to_keep: int = 3) -> None:
-        if isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int) or max_to_keep < 1:
-            raise ConfigError("checkpoint.max_to_keep", max_to_keep, "an integer >= 1")
+        self.max_to_keep = require_positive_int("checkpoint.max_to_keep", max_to_keep)
         self.directory = Path(directory).absolute()
-        self.max_to_keep = max_to_keep
         self._manager: ocp.CheckpointManager | None = None
         if self.directory.is_dir():
             self._manager = self._open_manager()
@@ -63,16 +63,15 @@ class Checkpointer:
         )
 
     def save(self, step: int, state: PyTree, metadata: dict | None = None) -> bool:
-        """Write `state` (and JSON-able `metadata`) as checkpoint `step`, atomically.
+        """Write `state` (and JSON-able `metadata`, NaN as null) as checkpoint `step`, atomically.
 
         Returns only when the checkpoint is complete on disk. Returns False, writing
         nothing, when `step` is not newer than the latest saved step (a final save often
         repeats the last periodic one).
         """
-        step = _check_step(step)
-        metadata = json.loads(
-            json.dumps(dict(metadata or {}))
-        )  # not JSON-able: fail before writing
+        step = require_nonnegative_int("checkpoint.step", step)
+        # not JSON-able: fail before writing; a NaN is stored as null, as in every run file
+        metadata = json.loads(json.dumps(jsonable(dict(metadata or {})), allow_nan=False))
         if self._manager is None:
             self._manager = self._open_manager()
         latest = self._manager.latest_step()
@@ -171,12 +170,6 @@ class Checkpointer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _check_step(step: int) -> int:
-    if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 0:
-        raise ConfigError("checkpoint.step", step, "an integer >= 0")
-    return int(step)
 
 
 def _is_key(leaf: Any) -> bool:

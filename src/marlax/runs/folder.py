@@ -7,7 +7,7 @@
 
 Layout:
     config.json     the resolved config (written once, atomically)
-    status.json     {"state": "running" | "finished" | "failed", "pid", "updated", ...}
+    status.json     {"state": "running" | "finished" | "failed" | "stopped", "pid", "updated", ...}
     checkpoints/    orbax step folders (`marlax.runs.checkpoint`)
     metrics.jsonl   one JSON row per update (`marlax.runs.metrics`)
     tb/             TensorBoard events
@@ -27,13 +27,15 @@ from typing import Any
 
 from marlax.errors import ConfigError
 from marlax.runs.atomic import write_json_atomic
+from marlax.runs.jsonable import jsonable
 from marlax.runs.naming import is_valid_run_name
 
 DEFAULT_RUNS_DIR = Path("runs")
 """Where runs go unless a command says otherwise (relative to the working directory)."""
 
-RUN_STATES: tuple[str, ...] = ("running", "finished", "failed")
-"""The states a trainer writes to status.json (listing adds "stopped": running, pid dead)."""
+RUN_STATES: tuple[str, ...] = ("running", "finished", "failed", "stopped")
+"""The states a learner writes to status.json: "stopped" after SIGINT/SIGTERM (resumable).
+Listing also shows "stopped" for a run still marked running whose process is gone."""
 
 _SHOWN_RUNS = 10  # names listed in the error for a missing run
 
@@ -124,13 +126,15 @@ class RunFolder:
 
         Args:
             state: one of `RUN_STATES`.
-            **fields: JSON-able extras, e.g. `env_steps=4096, update=1, message="..."`.
+            **fields: JSON-able extras, e.g. `env_steps=4096, update=1, message="..."`;
+                a NaN or infinite number (a best return when no episode ended) is written
+                as null.
         """
         if state not in RUN_STATES:
             raise ValueError(f"run state {state!r} is not one of {RUN_STATES}")
         updated = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         status = {"state": state, "pid": os.getpid(), "updated": updated, **fields}
-        write_json_atomic(self.status_path, status)
+        write_json_atomic(self.status_path, jsonable(status))
 
     def read_status(self) -> dict:
         """The last status written; {} when the run has none."""

@@ -7,7 +7,6 @@ remove_runs(Path("runs"), ["bold-otter-07"])
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from marlax.runs.folder import RunFolder, run_names
 from marlax.runs.metrics import read_metrics
+from marlax.validate import is_int, is_number
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class RunSummary:
     """The largest `return` over the metric rows; None when no row has one."""
     updated: str | None
     """When the status was last written (ISO 8601, UTC)."""
+    learner: str | None = None
+    """What trained the run ("ppo", "meanfield_q", ...), from status.json; None if unknown."""
 
 
 def summarize_run(run: RunFolder) -> RunSummary:
@@ -41,10 +43,17 @@ def summarize_run(run: RunFolder) -> RunSummary:
         state = "stopped"
     rows = read_metrics(run.metrics_path)
     env_steps = rows[-1]["env_steps"] if rows else status.get("env_steps")
-    returns = [row["return"] for row in rows if isinstance(row.get("return"), int | float)]
-    returns = [value for value in returns if math.isfinite(value)]
+    returns = [row["return"] for row in rows if is_number(row.get("return"))]
     best_return = float(max(returns)) if returns else None
-    return RunSummary(run.name, state, env_steps, best_return, status.get("updated"))
+    learner = status.get("learner")
+    return RunSummary(
+        run.name,
+        state,
+        env_steps,
+        best_return,
+        status.get("updated"),
+        learner if isinstance(learner, str) else None,
+    )
 
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
@@ -73,7 +82,7 @@ def remove_runs(runs_dir: Path, names: list[str]) -> list[str]:
 
 def pid_alive(pid: object) -> bool:
     """True when a process with this id exists (on this machine)."""
-    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+    if not is_int(pid) or pid <= 0:
         return False
     try:
         os.kill(pid, 0)

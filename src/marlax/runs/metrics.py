@@ -15,18 +15,17 @@ Each row is flushed and fsynced, so a killed trainer loses at most the row it wa
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tensorboardX import SummaryWriter
 
 from marlax.runs.atomic import write_atomic
 from marlax.runs.folder import RunFolder
+from marlax.runs.jsonable import finite_or_none
 
 STEP_KEY = "env_steps"
 """The x axis of every row: environment steps taken so far (summed over envs and devices)."""
@@ -136,12 +135,8 @@ def _ends_mid_line(path: Path) -> bool:
 
 def _json_scalar(key: str, value: Any) -> int | float | None:
     """`value` as a JSON number: ints stay ints, None and non-finite floats become None."""
-    if value is None:
-        return None
-    array = np.asarray(value)
-    if array.size != 1 or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"metric {key!r} must be one number, got {value!r}")
-    scalar = array.item()
-    if isinstance(scalar, bool | int):
-        return int(scalar)
-    return scalar if math.isfinite(scalar) else None
+    try:
+        scalar = finite_or_none(value)
+    except ValueError:
+        raise ValueError(f"metric {key!r} must be one number, got {value!r}") from None
+    return int(scalar) if isinstance(scalar, bool) else scalar

@@ -2,15 +2,14 @@
 
     write_video(frames, "runs/bold-otter-07/videos/episode.mp4", fps=10)
 
-The file appears complete or not at all: frames go to a temporary file in the
-same folder, which `os.replace` moves into place once the writer has closed.
+The file appears complete or not at all (`marlax.runs.atomic.atomic_path`): frames go to a
+temporary file in the same folder, moved into place once the writer has closed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,14 +18,15 @@ from typing import Any
 import numpy as np
 
 from marlax.errors import ConfigError
+from marlax.runs.atomic import atomic_path
+from marlax.validate import require_positive
 
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".gif")
 
 
 def check_playback(fps: float, video_path: str | os.PathLike[str] | None) -> None:
     """ConfigError unless `fps` > 0 and `video_path` (if given) names a format we write."""
-    if not fps > 0:
-        raise ConfigError("fps", fps, "frames per second > 0")
+    require_positive("fps", fps)
     if video_path is not None:
         check_video_path(video_path)
 
@@ -64,29 +64,16 @@ def write_video(
             u8[H, W, 3] or does not match the first frame's size. Nothing is left on disk.
     """
     path = check_video_path(path)
-    if not (isinstance(fps, int | float) and not isinstance(fps, bool) and fps > 0):
-        raise ConfigError("fps", fps, "a number of frames per second > 0")
+    require_positive("fps", fps)
     imageio = _import_imageio()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
-    )
-    os.close(handle)
-    os.chmod(temp_name, 0o644)  # mkstemp makes it owner-only; a video is an ordinary file
-    try:
-        with warnings.catch_warnings():
-            # ffmpeg runs as a subprocess (fork + exec at once), which JAX's fork warning
-            # cannot tell from a bare fork
-            warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
-            with _open_writer(imageio, temp_name, path.suffix.lower(), fps) as writer:
-                count = _append_frames(writer, frames)
+    with atomic_path(path) as temporary, warnings.catch_warnings():
+        # ffmpeg runs as a subprocess (fork + exec at once), which JAX's fork warning
+        # cannot tell from a bare fork
+        warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+        with _open_writer(imageio, str(temporary), path.suffix.lower(), fps) as writer:
+            count = _append_frames(writer, frames)
         if count == 0:
             raise ConfigError("frames", "no frames", "at least one u8[H, W, 3] frame")
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temp_name)
-        raise
     return path
 
 

@@ -109,7 +109,7 @@ def test_cli_bad_config_is_one_line_and_exit_2(tmp_path):
         load_config(path)
     command = [sys.executable, "-c", "from marlax.cli.app import main; main()"]
     result = subprocess.run(
-        [*command, "meanfield", "run", str(path), "--out", str(tmp_path / "out")],
+        [*command, "meanfield", "run", str(path), "--runs-dir", str(tmp_path / "runs")],
         capture_output=True,
         text=True,
         timeout=120,

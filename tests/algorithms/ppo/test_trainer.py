@@ -10,6 +10,7 @@ import pytest
 from marlax.algorithms.ppo.learn import advantages_and_targets, make_batch, ppo_loss
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.trainer import Trainer
+from marlax.errors import ConfigError
 from tests.algorithms.ppo.helpers import tiny_config
 
 
@@ -135,3 +136,35 @@ def test_truncation_bootstrap_can_be_turned_off(key):
         values[flag] = np.asarray(transitions.final_value)[done]
     assert np.all(values[False] == 0.0)
     assert np.all(values[True] != 0.0)
+
+
+def test_k_single_updates_equal_one_call_of_k_updates(key):
+    """update(n=1) three times == update(n=3) once (the host loop's remainder path), and
+    metrics lead with [S, n]; None means run.log_every."""
+    config = tiny_config(updates=4, run={"num_seeds": 2, "log_every": 2, "checkpoint_every": 2})
+    trainer = Trainer(config)
+    stepwise, per_call = trainer.init(key), []
+    for _ in range(3):
+        stepwise, metrics = trainer.update(stepwise, num_updates=1)
+        assert metrics["loss/total"].shape == (2, 1)
+        per_call.append(metrics)
+    at_once, metrics = trainer.update(trainer.init(key), num_updates=3)
+    assert metrics["loss/total"].shape == (2, 3)
+    np.testing.assert_array_equal(stepwise.update, [3, 3])
+    np.testing.assert_array_equal(at_once.update, [3, 3])
+    for a, b in zip(jax.tree.leaves(stepwise), jax.tree.leaves(at_once), strict=True):
+        if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
+            a, b = jax.random.key_data(a), jax.random.key_data(b)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for name in ("loss/total", "loss/policy", "return"):
+        stitched = np.concatenate([m[name] for m in per_call], axis=1)
+        np.testing.assert_allclose(stitched, metrics[name], rtol=1e-5, atol=1e-6)
+    _, default = trainer.update(at_once)
+    assert default["loss/total"].shape == (2, 2)
+
+
+@pytest.mark.parametrize("count", [0, -1, 1.5, True])
+def test_update_rejects_a_bad_count(key, count):
+    trainer = Trainer(tiny_config())
+    with pytest.raises(ConfigError, match="num_updates"):
+        trainer.update(trainer.abstract_state(), num_updates=count)

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from marlax.algorithms.meanfield_q.constants import FUNCTION_NAMES
+from marlax.algorithms.meanfield_q.budget import (
+    SpaceSizes,
+    check_deployment,
+    check_environment,
+    check_tables,
+    check_training,
+    table_size,
+    training_draws,
+)
+from marlax.algorithms.meanfield_q.constants import FUNCTION_NAMES, SEMANTICS, SIMULATION_BOUNDS
 from marlax.errors import ConfigError
+from marlax.validate import (
+    is_int,
+    is_number,
+    require,
+    require_choice,
+    require_fraction,
+    require_int,
+)
 
 Value = int | float
 FunctionSource = tuple[str, ...] | str
@@ -22,7 +38,7 @@ class SimulationConfig:
     """The `simulation` section."""
 
     horizon: int
-    """Deployment steps per run (>= 1)."""
+    """Deployment steps per run (bounds in `constants.SIMULATION_BOUNDS`, as for each int)."""
     num_local_agents: int
     """n, the local agents at deployment (>= 2)."""
     monte_carlo_samples: int
@@ -55,6 +71,24 @@ class MeanFieldConfig:
     plot_filename: str = "cumulative_rewards.png"
     """Plot file name inside the output folder (no directories)."""
 
+    @property
+    def sizes(self) -> SpaceSizes:
+        """The sizes of the four spaces."""
+        return SpaceSizes(
+            num_local_states=len(self.local_states),
+            num_local_actions=len(self.local_actions),
+            num_global_states=len(self.global_states),
+            num_global_actions=len(self.global_actions),
+        )
+
+
+def is_stochastic_source(source: FunctionSource) -> bool:
+    """Whether a function may be random: its source mentions `random`, or it is imported.
+
+    Such functions are tabulated from many calls; the others are called once per input.
+    """
+    return isinstance(source, str) or "random" in "\n".join(source)
+
 
 def _mapping(raw: Any, field: str, keys: tuple[str, ...], required: tuple[str, ...]) -> dict:
     if not isinstance(raw, dict):
@@ -68,26 +102,20 @@ def _mapping(raw: Any, field: str, keys: tuple[str, ...], required: tuple[str, .
     return raw
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _space(raw: Any, field: str) -> tuple[Value, ...]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError(field, raw, "a non-empty list of numbers")
     for value in raw:
-        if not _is_number(value):
+        if not is_number(value):
             raise ConfigError(field, raw, "a non-empty list of numbers")
     if len(set(raw)) != len(raw):
         raise ConfigError(field, raw, "distinct values")
     return tuple(raw)
 
 
-def _integer(raw: Mapping, section: str, key: str, minimum: int) -> int:
-    value = raw[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{section}.{key}", value, f"an integer >= {minimum}")
-    return value
+def _bounded_int(raw: Mapping, key: str) -> int:
+    low, high = SIMULATION_BOUNDS[key]
+    return require_int(f"simulation.{key}", raw[key], low, high)
 
 
 def _function(raw: Any, name: str) -> FunctionSource:
@@ -111,16 +139,13 @@ def _simulation(raw: Any) -> SimulationConfig:
         "deployment_runs",
     )
     raw = _mapping(raw, "simulation", keys, keys)
-    gamma = raw["discount_factor"]
-    if not _is_number(gamma) or not 0.0 <= gamma < 1.0:
-        raise ConfigError("simulation.discount_factor", gamma, "a number in [0, 1)")
     return SimulationConfig(
-        horizon=_integer(raw, "simulation", "horizon", 1),
-        num_local_agents=_integer(raw, "simulation", "num_local_agents", 2),
-        monte_carlo_samples=_integer(raw, "simulation", "monte_carlo_samples", 1),
-        discount_factor=float(gamma),
-        training_steps=_integer(raw, "simulation", "training_steps", 1),
-        deployment_runs=_integer(raw, "simulation", "deployment_runs", 1),
+        horizon=_bounded_int(raw, "horizon"),
+        num_local_agents=_bounded_int(raw, "num_local_agents"),
+        monte_carlo_samples=_bounded_int(raw, "monte_carlo_samples"),
+        discount_factor=require_fraction("simulation.discount_factor", raw["discount_factor"]),
+        training_steps=_bounded_int(raw, "training_steps"),
+        deployment_runs=_bounded_int(raw, "deployment_runs"),
     )
 
 
@@ -161,7 +186,7 @@ def parse_config(raw: Any) -> MeanFieldConfig:
     )
     functions = {name: _function(functions_raw[name], name) for name in FUNCTION_NAMES}
     save_plot, plot_filename = _visualization(raw.get("visualization", {}))
-    return MeanFieldConfig(
+    config = MeanFieldConfig(
         global_states=agents["global_agent"][0],
         global_actions=agents["global_agent"][1],
         local_states=agents["local_agent"][0],
@@ -171,6 +196,8 @@ def parse_config(raw: Any) -> MeanFieldConfig:
         save_plot=save_plot,
         plot_filename=plot_filename,
     )
+    check_environment(config.sizes)
+    return config
 
 
 def load_config(path: str | Path) -> MeanFieldConfig:
@@ -189,12 +216,41 @@ def load_config(path: str | Path) -> MeanFieldConfig:
     return parse_config(raw)
 
 
-def validate_ks(ks: tuple[int, ...] | None, config: MeanFieldConfig) -> tuple[int, ...]:
-    """The k values to train: the given ones, or 2..n; each must lie in [2, n]."""
+def validate_ks(
+    ks: tuple[int, ...] | None, config: MeanFieldConfig, semantics: str | None = None
+) -> tuple[int, ...]:
+    """The k values to run: the given ones, or 2..n; each in [2, n] and within the budget.
+
+    Deployment work is checked for every k; with `semantics`, the Q-table size and the
+    training work are too, so a run that would fail at a late k fails before the first.
+
+    Raises:
+        ConfigError: naming `k` or the simulation field to lower.
+    """
     n = config.simulation.num_local_agents
     if ks is None or len(ks) == 0:
-        return tuple(range(2, n + 1))
+        ks = range(2, n + 1)  # lazily: the budget stops a huge n at its first k too large
     for k in ks:
-        if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= n:
-            raise ConfigError("k", k, f"an integer in [2, num_local_agents={n}]")
-    return tuple(ks)
+        require(is_int(k) and 2 <= k <= n, "k", k, f"an integer in [2, num_local_agents={n}]")
+        _check_budget(int(k), config, semantics)
+    return tuple(int(k) for k in ks)
+
+
+def _check_budget(k: int, config: MeanFieldConfig, semantics: str | None) -> None:
+    simulation = config.simulation
+    sizes = config.sizes
+    check_deployment(
+        k,
+        simulation.num_local_agents,
+        simulation.horizon,
+        simulation.deployment_runs,
+        sizes.num_local_states,
+    )
+    if semantics is None:
+        return
+    require_choice("semantics", semantics, SEMANTICS)
+    _, entries = table_size(k, sizes, semantics)
+    local_stochastic = is_stochastic_source(config.functions["local_agent_transition"])
+    stored, draws = training_draws(semantics, simulation.monte_carlo_samples, local_stochastic)
+    check_tables(k, entries, stored)
+    check_training(k, entries, simulation.training_steps, draws)

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from marlax.algorithms.meanfield_q.budget import check_deployment
 from marlax.algorithms.meanfield_q.constants import MAX_TIES, TIE_TOLERANCE
 from marlax.algorithms.meanfield_q.multisets import num_multisets, rank_counts, rank_table
 from marlax.algorithms.meanfield_q.tables import PaperTables, ReferenceTables
@@ -71,11 +72,11 @@ class DeployState:
 
 
 def _cdf(probabilities: np.ndarray) -> jax.Array:
-    cdf = np.cumsum(probabilities, axis=-1)[..., :-1]
-    return jnp.asarray(np.where(cdf > 1.0 - 1e-9, 1.0, cdf), dtype=jnp.float32)
+    """Cumulative probabilities f64[..., K] -> f32[..., K-1] without the last entry.
 
-
-def _cdf(probabilities: np.ndarray) -> jax.Array:
+    Entries within 1e-9 of 1 become exactly 1: uniforms lie in [0, 1), so a draw never
+    crosses them onto a trailing zero-probability state.
+    """
     cdf = np.cumsum(probabilities, axis=-1)[..., :-1]
     return jnp.asarray(np.where(cdf > 1.0 - 1e-9, 1.0, cdf), dtype=jnp.float32)
 
@@ -283,6 +284,23 @@ def _run(key, env: EnvArrays, policy, sub: Subsample, num_agents: int, horizon: 
 
 
 @functools.partial(jax.jit, static_argnames=("num_agents", "horizon", "num_runs"))
+def _deploy(
+    key: jax.Array,
+    env: EnvArrays,
+    policy: ReferencePolicy | PaperPolicy,
+    sub: Subsample,
+    gamma: float,
+    num_agents: int,
+    horizon: int,
+    num_runs: int,
+) -> jax.Array:
+    """`deploy` after its size check: f32[R, T]."""
+    run = functools.partial(
+        _run, env=env, policy=policy, sub=sub, num_agents=num_agents, horizon=horizon, gamma=gamma
+    )
+    return jax.vmap(run, in_axes=0)(jax.random.split(key, num_runs))
+
+
 def deploy(
     key: jax.Array,
     env: EnvArrays,
@@ -302,11 +320,25 @@ def deploy(
         sub: subsample size k (traced, so k can change without recompiling).
         gamma: discount factor.
         num_agents: n >= k.
+        horizon: T, steps per run.
+        num_runs: R, independent runs.
 
     Returns:
         f32[R, T]: cumulative discounted return after each step of each run.
+
+    Raises:
+        ConfigError: when R x T x n x k draws or the per-step arrays exceed their caps
+            (k counts as the largest k the rank table serves: the program's size).
     """
-    run = functools.partial(
-        _run, env=env, policy=policy, sub=sub, num_agents=num_agents, horizon=horizon, gamma=gamma
+    max_k = sub.ranks.shape[1] - 1
+    check_deployment(max_k, num_agents, horizon, num_runs, env.local_reward.shape[0])
+    return _deploy(
+        key,
+        env,
+        policy,
+        sub,
+        gamma,
+        num_agents=num_agents,
+        horizon=horizon,
+        num_runs=num_runs,
     )
-    return jax.vmap(run, in_axes=0)(jax.random.split(key, num_runs))

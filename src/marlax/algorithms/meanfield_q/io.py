@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +14,8 @@ from marlax.algorithms.meanfield_q.multisets import rank_counts, rank_table
 from marlax.algorithms.meanfield_q.run import KResult, TrainedQ
 from marlax.algorithms.meanfield_q.tables import ReferenceTables
 from marlax.errors import ConfigError
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename (no torn files)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+from marlax.runs.atomic import atomic_path, write_json_atomic
+from marlax.runs.jsonable import jsonable
 
 
 def save_q(path: str | Path, trained: TrainedQ, config: MeanFieldConfig) -> Path:
@@ -52,11 +39,8 @@ def save_q(path: str | Path, trained: TrainedQ, config: MeanFieldConfig) -> Path
         arrays["pair_counts"] = tables.pair_counts
         arrays["group"] = tables.group
 
-    def _write(temporary: str) -> None:
-        with open(temporary, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-
-    _atomic_write(path, _write)
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez_compressed(handle, **arrays)  # a handle: savez would append .npz to a name
     return path
 
 
@@ -170,12 +154,8 @@ def result_record(result: KResult) -> dict[str, Any]:
 
 
 def write_results(path: str | Path, results: Sequence[KResult], metadata: dict[str, Any]) -> Path:
-    """Write `results.json`: the run's settings and every number per k."""
+    """Write `results.json`: the run's settings and every number per k (NaN as null)."""
     path = Path(path)
     payload = {**metadata, "results": [result_record(result) for result in results]}
-
-    def _write(temporary: str) -> None:
-        Path(temporary).write_text(json.dumps(payload, indent=2))
-
-    _atomic_write(path, _write)
+    write_json_atomic(path, jsonable(payload))
     return path

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from marlax.runs.atomic import atomic_path
+
 
 def _pyplot():
     import matplotlib
@@ -44,7 +46,8 @@ def plot_cumulative_rewards(
     axes.grid(alpha=0.3)
     figure.tight_layout()
     path = Path(path)
-    figure.savefig(path, dpi=120)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=120)
     plt.close(figure)
     return path
 
@@ -71,6 +74,7 @@ def plot_reward_against_k(
     axes.legend()
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(Path(path), dpi=120)
+    with atomic_path(Path(path)) as temporary:
+        figure.savefig(temporary, dpi=120)
     plt.close(figure)
     return a, b

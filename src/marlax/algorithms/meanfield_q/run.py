@@ -169,7 +169,7 @@ def run_meanfield(
         One KResult per k, in order.
     """
     check_semantics(semantics)
-    ks = validate_ks(ks, config)
+    ks = validate_ks(ks, config, semantics)
     env = tabulate_environment(config, seed=seed, trust=trust)
     key = jax.random.key(seed)
     results = []

@@ -4,8 +4,12 @@ Configs travel between people, so their source is untrusted. Untrusted source mu
 `def NAME(...)` whose body uses arithmetic, comparisons, if/else, local names, the builtins
 `abs min max round int float` and the modules `math` and `random` (imported or not). The
 check runs twice: an AST whitelist that names the offending line in plain words, then
-RestrictedPython, which also guards attribute access at run time. `trust=True` (the CLI's
-`--trust-config`) compiles the source as ordinary Python instead.
+RestrictedPython, which also guards attribute access at run time. The function may not name
+itself (recursion, which could be exponential) and its defaults must be constants (a
+mutable default such as `seen=[]` keeps state between calls, so a function tabulated as
+deterministic would not be). What a function may compute is still unbounded (`10 ** 10 **
+10`): `isolation.py` runs the calls in a child process with CPU, memory and wall-clock
+limits. `trust=True` (the CLI's `--trust-config`) compiles the source as ordinary Python.
 
 `random` inside a config function is a `random.Random` seeded by the run, so a fixed seed
 gives identical tables and rewards.
@@ -14,6 +18,7 @@ gives identical tables and rewards.
 from __future__ import annotations
 
 import ast
+import builtins
 import importlib
 import math
 import operator
@@ -72,12 +77,30 @@ def _refuse(name: str, line: int, what: str, expected: str) -> ConfigError:
     return ConfigError(_field(name), f"line {line}: {what}", expected)
 
 
+def _check_signature(name: str, function: ast.FunctionDef) -> None:
+    """No decorators, and constant defaults only (a mutable default is hidden state)."""
+    if function.decorator_list:
+        line = function.decorator_list[0].lineno
+        raise _refuse(name, line, "a decorator", f"a plain `def {name}(...)`")
+    arguments = function.args
+    defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+    for default in defaults:
+        if not isinstance(default, ast.Constant):
+            raise _refuse(
+                name,
+                default.lineno,
+                f"default `{ast.unparse(default)}`",
+                "constant defaults (a mutable default keeps state between calls)",
+            )
+
+
 def _check_tree(name: str, tree: ast.Module) -> None:
     """AST whitelist: exactly one top-level `def name`, no imports but math/random, no dunders."""
     body = tree.body
     if len(body) != 1 or not isinstance(body[0], ast.FunctionDef) or body[0].name != name:
         line = body[0].lineno if body else 1
         raise _refuse(name, line, "module-level code", f"exactly one `def {name}(...)`")
+    _check_signature(name, body[0])
     safe = "arithmetic, if/else, abs/min/max/round/int/float, math and random"
     for node in ast.walk(body[0]):
         line = getattr(node, "lineno", 1)
@@ -94,6 +117,8 @@ def _check_tree(name: str, tree: ast.Module) -> None:
             raise _refuse(name, line, _DENIED_NODES[type(node)], safe)
         elif isinstance(node, ast.Name) and (node.id in DENIED_NAMES or node.id.startswith("__")):
             raise _refuse(name, line, f"use of {node.id!r}", safe)
+        elif isinstance(node, ast.Name) and node.id == name:
+            raise _refuse(name, line, f"self-reference `{name}`", "no recursion: " + safe)
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise _refuse(name, line, f"attribute {node.attr!r}", "no underscore attributes")
 
@@ -121,6 +146,17 @@ def _restricted_globals(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def _trusted_builtins(rng: random.Random) -> dict[str, Any]:
+    """All builtins, but `import random` gives the run's seeded `rng`, as in the sandbox."""
+
+    def _import(module_name: str, *args: Any, **kwargs: Any) -> Any:
+        if module_name == "random":
+            return rng
+        return builtins.__import__(module_name, *args, **kwargs)
+
+    return {**vars(builtins), "__import__": _import}
+
+
 def compile_function(
     name: str, source: Sequence[str], *, rng: random.Random, trust: bool = False
 ) -> Callable[..., Any]:
@@ -146,7 +182,12 @@ def compile_function(
             name, error.lineno or 1, f"syntax error: {error.msg}", "valid Python"
         ) from None
     if trust:
-        namespace: dict[str, Any] = {"math": math, "random": rng, "__name__": "marlax_config"}
+        namespace: dict[str, Any] = {
+            "__builtins__": _trusted_builtins(rng),
+            "__name__": "marlax_config",
+            "math": math,
+            "random": rng,
+        }
         exec(compile(tree, f"<config:{name}>", "exec"), namespace)  # trusted by the user
         function = namespace.get(name)
         if not callable(function):

@@ -12,15 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marlax.algorithms.meanfield_q.constants import MAX_TABLE_ENTRIES
+from marlax.algorithms.meanfield_q.budget import SpaceSizes, check_tables
+from marlax.algorithms.meanfield_q.budget import table_size as _table_size
 from marlax.algorithms.meanfield_q.multisets import (
     enumerate_counts,
-    num_multisets,
     rank_counts,
     rank_table,
 )
 from marlax.algorithms.meanfield_q.tabulate import EnvTables
-from marlax.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -68,21 +67,15 @@ class PaperTables:
         return len(self.state_counts)
 
 
-def _check_size(k: int, entries: int) -> None:
-    if entries > MAX_TABLE_ENTRIES:
-        raise ConfigError(
-            "k", k, f"a Q-table under {MAX_TABLE_ENTRIES:,} entries (got {entries:,})"
-        )
+def env_sizes(env: EnvTables) -> SpaceSizes:
+    """The space sizes of a tabulated environment."""
+    num_local, num_global, num_actions = env.local_reward.shape
+    return SpaceSizes(num_local, num_actions, num_global, env.global_reward.shape[1])
 
 
 def table_size(k: int, env: EnvTables, semantics: str) -> tuple[int, int]:
     """(number of mean-field states, number of state-action entries) for one k."""
-    num_local, num_global, num_actions = env.local_reward.shape
-    num_states = num_global * num_multisets(num_local, k)
-    if semantics == "reference":
-        return num_states, num_states * env.global_reward.shape[1] * num_multisets(num_actions, k)
-    pairs = num_multisets(num_local * num_actions, k)
-    return num_states, num_global * pairs * env.global_reward.shape[1]
+    return _table_size(k, env_sizes(env), semantics)
 
 
 def _sample_index(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
@@ -109,7 +102,8 @@ def build_reference_tables(
     """Reference-semantics tables for one k; Monte Carlo draws are made here, once."""
     num_local, num_global, num_actions = env.local_reward.shape
     num_global_actions = env.global_reward.shape[1]
-    _check_size(k, table_size(k, env, "reference")[1])
+    # the sweep averages `samples` next states per entry, stored or repeated
+    check_tables(k, table_size(k, env, "reference")[1], samples)
     c = enumerate_counts(num_local, k)
     d = enumerate_counts(num_actions, k)
     S, D = len(c), len(d)
@@ -155,7 +149,7 @@ def build_reference_tables(
 def build_paper_tables(env: EnvTables, k: int) -> PaperTables:
     """Paper-semantics tables for one k (exact; stochastic moves are sampled during training)."""
     num_local, num_global, num_actions = env.local_reward.shape
-    _check_size(k, table_size(k, env, "paper")[1])
+    check_tables(k, table_size(k, env, "paper")[1], 1)
     c = enumerate_counts(num_local, k)
     pairs = enumerate_counts(num_local * num_actions, k).reshape(-1, num_local, num_actions)
     ranks = rank_table(num_local, k)

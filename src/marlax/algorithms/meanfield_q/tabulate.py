@@ -5,11 +5,14 @@ functions. A function whose source mentions `random` (or that is a `module:funct
 reference) is treated as stochastic and called `TABULATION_SAMPLES` times per input: its
 reward table holds the mean and its transition table the empirical distribution. This is
 the "tabulated once from many samples" choice the issue allows; deterministic functions are
-tabulated exactly.
+tabulated exactly (the sandbox refuses the mutable defaults and self-calls that could make a
+function without `random` stateful). Untrusted configs are compiled and tabulated in one
+child process with resource limits (`isolation.py`); `trust=True` runs them in-process.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -18,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from marlax.algorithms.meanfield_q.config import FunctionSource, MeanFieldConfig
+from marlax.algorithms.meanfield_q.config import MeanFieldConfig, is_stochastic_source
 from marlax.algorithms.meanfield_q.constants import FUNCTION_ARGUMENTS, TABULATION_SAMPLES
+from marlax.algorithms.meanfield_q.isolation import Report, SandboxLimits, run_isolated
 from marlax.algorithms.meanfield_q.sandbox import compile_function, resolve_reference
 from marlax.errors import ConfigError
 
@@ -49,19 +53,35 @@ class EnvTables:
         return bool(np.all(self.global_next.max(axis=-1) == 1.0))
 
 
-def _is_stochastic(source: FunctionSource) -> bool:
-    return isinstance(source, str) or "random" in "\n".join(source)
-
-
 def _describe(name: str, inputs: tuple) -> str:
     """The call's inputs by argument name, e.g. `(global_state=2, global_action=1)`."""
     arguments = zip(FUNCTION_ARGUMENTS[name], inputs, strict=True)
     return "(" + ", ".join(f"{arg}={value!r}" for arg, value in arguments) + ")"
 
 
+def _shown(value: Any) -> str:
+    """repr, cut short; a huge int's repr raises ValueError (int_max_str_digits)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to print>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_finite_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float range
+        return False
+
+
 def _call(name: str, function: Callable[..., Any], inputs: tuple) -> Any:
     try:
         return function(*inputs)
+    except MemoryError:
+        raise  # the sandbox reports it with its limit
     except Exception as error:  # any failure of user code is reported with its inputs
         raise ConfigError(
             f"environment.functions.{name}",
@@ -87,11 +107,10 @@ def _tabulate(
         for _ in range(samples):
             output = _call(name, function, inputs)
             if index_of is None:
-                ok = isinstance(output, int | float) and not isinstance(output, bool)
-                if not ok or not math.isfinite(output):
+                if not _is_finite_number(output):
                     raise ConfigError(
                         f"environment.functions.{name}",
-                        f"{_describe(name, inputs)} -> {output!r}",
+                        f"{_describe(name, inputs)} -> {_shown(output)}",
                         "a finite number",
                     )
                 table[position] += float(output)
@@ -100,20 +119,32 @@ def _tabulate(
                 if not hashable or output not in index_of:
                     raise ConfigError(
                         f"environment.functions.{name}",
-                        f"{_describe(name, inputs)} -> {output!r}",
+                        f"{_describe(name, inputs)} -> {_shown(output)}",
                         f"a value in the state space {list(codomain)}",
                     )
                 table[(*position, index_of[output])] += 1.0
     return table / samples
 
 
+def _field(name: str) -> str:
+    return f"environment.functions.{name}"
+
+
+def _ignore(field: str) -> None:
+    """A `report` for in-process tabulation, where nobody needs progress."""
+
+
 def compile_functions(
-    config: MeanFieldConfig, *, seed: int = 0, trust: bool = False
+    config: MeanFieldConfig, *, seed: int = 0, trust: bool = False, report: Report = _ignore
 ) -> dict[str, Callable[..., Any]]:
-    """Compile (or import) the config's four functions; `random` inside is seeded by `seed`."""
+    """Compile (or import) the config's four functions; `random` inside is seeded by `seed`.
+
+    Untrusted source is only ever compiled inside the limited child (`tabulate_environment`).
+    """
     rng = random.Random(seed)
     functions = {}
     for name, source in config.functions.items():
+        report(_field(name))
         if isinstance(source, str):
             functions[name] = resolve_reference(name, source, trust=trust)
         else:
@@ -121,55 +152,59 @@ def compile_functions(
     return functions
 
 
+def tabulate_functions(
+    config: MeanFieldConfig, seed: int, trust: bool, samples: int, report: Report = _ignore
+) -> EnvTables:
+    """Compile and tabulate in this process, calling `report` before each function."""
+    functions = compile_functions(config, seed=seed, trust=trust, report=report)
+    local_domain = (config.local_states, config.global_states, config.local_actions)
+    global_domain = (config.global_states, config.global_actions)
+    codomains = {
+        "local_agent_reward": (local_domain, None),
+        "global_agent_reward": (global_domain, None),
+        "local_agent_transition": (local_domain, config.local_states),
+        "global_agent_transition": (global_domain, config.global_states),
+    }
+    tables = {}
+    for name, (domains, codomain) in codomains.items():
+        report(_field(name))
+        count = samples if is_stochastic_source(config.functions[name]) else 1
+        tables[name] = _tabulate(name, functions[name], domains, count, codomain)
+    return EnvTables(
+        local_reward=tables["local_agent_reward"],
+        global_reward=tables["global_agent_reward"],
+        local_next=tables["local_agent_transition"],
+        global_next=tables["global_agent_transition"],
+    )
+
+
 def tabulate_environment(
-    config: MeanFieldConfig, *, seed: int = 0, trust: bool = False, samples: int | None = None
+    config: MeanFieldConfig,
+    *,
+    seed: int = 0,
+    trust: bool = False,
+    samples: int | None = None,
+    limits: SandboxLimits | None = None,
 ) -> EnvTables:
     """Compile the config's functions and tabulate them over their domains.
+
+    Untrusted configs are compiled and called in one child process under `limits`
+    (`isolation.py`); `trust=True` runs them here, unlimited.
 
     Args:
         config: a validated config.
         seed: seeds the `random` the functions see.
-        trust: lift the sandbox (`--trust-config`).
+        trust: lift the sandbox and its limits (`--trust-config`).
         samples: calls per input for stochastic functions (default `TABULATION_SAMPLES`).
+        limits: the child's CPU, memory and wall-clock limits (default
+            `isolation.DEFAULT_LIMITS`).
 
     Raises:
-        ConfigError: a function that is refused, raises, or leaves its space, with its inputs.
+        ConfigError: a function that is refused, raises, leaves its space or exceeds a
+            limit, naming `environment.functions.<name>` (with its inputs where known).
     """
-    functions = compile_functions(config, seed=seed, trust=trust)
     samples = TABULATION_SAMPLES if samples is None else samples
-
-    def count(name: str) -> int:
-        return samples if _is_stochastic(config.functions[name]) else 1
-
-    local_domain = (config.local_states, config.global_states, config.local_actions)
-    global_domain = (config.global_states, config.global_actions)
-    return EnvTables(
-        local_reward=_tabulate(
-            "local_agent_reward",
-            functions["local_agent_reward"],
-            local_domain,
-            count("local_agent_reward"),
-            None,
-        ),
-        global_reward=_tabulate(
-            "global_agent_reward",
-            functions["global_agent_reward"],
-            global_domain,
-            count("global_agent_reward"),
-            None,
-        ),
-        local_next=_tabulate(
-            "local_agent_transition",
-            functions["local_agent_transition"],
-            local_domain,
-            count("local_agent_transition"),
-            config.local_states,
-        ),
-        global_next=_tabulate(
-            "global_agent_transition",
-            functions["global_agent_transition"],
-            global_domain,
-            count("global_agent_transition"),
-            config.global_states,
-        ),
-    )
+    if trust:
+        return tabulate_functions(config, seed, True, samples)
+    task = functools.partial(tabulate_functions, config, seed, False, samples)
+    return run_isolated(task, limits)

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from marlax.algorithms.meanfield_q.budget import check_training, training_draws
 from marlax.algorithms.meanfield_q.multisets import rank_counts, rank_table
 from marlax.algorithms.meanfield_q.tables import PaperTables, ReferenceTables
 from marlax.algorithms.meanfield_q.tabulate import EnvTables
@@ -144,7 +145,13 @@ def paper_value_iteration(
 def train_reference(
     tables: ReferenceTables, gamma: float, num_sweeps: int, num_samples: int
 ) -> np.ndarray:
-    """Learn Q_k in reference semantics: f32[G*S, C*D]."""
+    """Learn Q_k in reference semantics: f32[G*S, C*D].
+
+    Raises:
+        ConfigError: when entries x sweeps x samples exceeds `MAX_TRAINING_WORK`.
+    """
+    _, draws = training_draws("reference", num_samples, local_stochastic=True)
+    check_training(tables.k, tables.reward.size, num_sweeps, draws)
     return reference_value_iteration(
         tables.reward, tables.next_state, gamma, num_sweeps, num_samples
     )
@@ -158,7 +165,13 @@ def train_paper(
     num_sweeps: int,
     num_samples: int,
 ) -> np.ndarray:
-    """Learn Q_k in paper semantics: f32[G, P, C]."""
+    """Learn Q_k in paper semantics: f32[G, P, C].
+
+    Raises:
+        ConfigError: when entries x sweeps x draws exceeds `MAX_TRAINING_WORK`.
+    """
+    _, draws = training_draws("paper", num_samples, not env.local_deterministic)
+    check_training(tables.k, tables.reward.size, num_sweeps, draws)
     num_local, num_global, num_actions = env.local_reward.shape
     # [B, G, A, B] -> [G, B*A, B-1]: cumulative successor probabilities per (state, action)
     cdf = np.cumsum(env.local_next, axis=-1)[..., :-1].transpose(1, 0, 2, 3)

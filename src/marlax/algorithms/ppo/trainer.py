@@ -12,6 +12,8 @@ depend on the sharding, so training equals single-device training up to float re
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import jax
@@ -25,7 +27,7 @@ from marlax.algorithms.ppo.tasks import Task, TaskLayout
 from marlax.algorithms.ppo.types import TrainState
 from marlax.algorithms.ppo.update import make_optimizer, ppo_update, task_labels
 from marlax.envs.registry import make
-from marlax.validate import require
+from marlax.validate import require, require_positive_int
 
 DATA_AXIS = "data"
 
@@ -58,8 +60,9 @@ class Trainer:
         self.optimizer = make_optimizer(config.ppo, self.num_updates)
         self.devices = self._pick_devices(devices)
         self.mesh = Mesh(np.asarray(self.devices), (DATA_AXIS,))
-        self._init = None
-        self._update = None
+        self._init: Callable | None = None
+        self._sharding: TrainState | None = None
+        self._updates: dict[int, Callable] = {}
 
     @property
     def task_labels(self) -> tuple[str, ...]:
@@ -116,45 +119,62 @@ class Trainer:
     def _init_seeds(self, keys: jax.Array) -> TrainState:
         return jax.vmap(self._init_one)(keys)
 
-    def _updates_one(self, state: TrainState) -> tuple[TrainState, dict]:
-        """`run.log_every` updates of one seed; metrics stacked to f32[log_every]."""
+    def _updates_one(
+        self, state: TrainState, num_updates: int | None = None
+    ) -> tuple[TrainState, dict]:
+        """`num_updates` (default `run.log_every`) updates of one seed; metrics f32[U] each."""
 
         def _body(carry: TrainState, _: None) -> tuple:
             return ppo_update(carry, self.layout, self.networks, self.optimizer, self.ppo)
 
-        return jax.lax.scan(_body, state, None, length=self.config.run.log_every)
+        length = num_updates or self.config.run.log_every
+        return jax.lax.scan(_body, state, None, length=length)
 
-    def _updates_seeds(self, state: TrainState) -> tuple[TrainState, dict]:
-        return jax.vmap(self._updates_one)(state)
+    def _updates_seeds(
+        self, state: TrainState, num_updates: int | None = None
+    ) -> tuple[TrainState, dict]:
+        return jax.vmap(partial(self._updates_one, num_updates=num_updates))(state)
 
     def _compiled(self) -> None:
-        if self._update is not None:
+        if self._init is not None:
             return
-        sharding = self._state_sharding(self._abstract_state())
-        replicated = NamedSharding(self.mesh, PartitionSpec())
-        self._init = jax.jit(self._init_seeds, out_shardings=sharding)
-        self._update = jax.jit(
-            self._updates_seeds,
-            in_shardings=(sharding,),
-            out_shardings=(sharding, replicated),
-            donate_argnums=0,
-        )
+        self._sharding = self._state_sharding(self._abstract_state())
+        self._init = jax.jit(self._init_seeds, out_shardings=self._sharding)
+
+    def _update_program(self, num_updates: int) -> Callable:
+        """The jitted program for `num_updates` updates of every seed (built once per count)."""
+        self._compiled()
+        if num_updates not in self._updates:
+            replicated = NamedSharding(self.mesh, PartitionSpec())
+            self._updates[num_updates] = jax.jit(
+                partial(self._updates_seeds, num_updates=num_updates),
+                in_shardings=(self._sharding,),
+                out_shardings=(self._sharding, replicated),
+                donate_argnums=0,
+            )
+        return self._updates[num_updates]
 
     def init(self, key: jax.Array) -> TrainState:
         """A fresh TrainState for `run.num_seeds` seeds split from `key` (leading axis S)."""
         self._compiled()
         return self._init(jax.random.split(key, self.config.run.num_seeds))
 
-    def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
-        """`run.log_every` PPO updates of every seed in one jitted call.
+    def update(
+        self, state: TrainState, num_updates: int | None = None
+    ) -> tuple[TrainState, dict[str, jax.Array]]:
+        """PPO updates of every seed in one jitted call.
 
-        The input state is donated: use only the returned one.
+        Args:
+            state: the TrainState (donated: use only the returned one).
+            num_updates: U, how many updates; None means `run.log_every`. Each count compiles
+                once (the host loop runs the `num_updates % log_every` remainder with it).
 
         Returns:
-            (state, metrics): each metric f32[S, log_every].
+            (state, metrics): each metric f32[S, U].
         """
-        self._compiled()
-        return self._update(state)
+        count = self.config.run.log_every if num_updates is None else num_updates
+        require_positive_int("num_updates", count)
+        return self._update_program(count)(state)
 
     def place(self, state: TrainState) -> TrainState:
         """Put a restored (host) state onto this trainer's devices and shardings."""

@@ -29,6 +29,7 @@ from pettingzoo import ParallelEnv
 from marlax.envs.base import Env
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.errors import ConfigError
+from marlax.validate import require, require_int
 
 RENDER_MODES: tuple[str, ...] = ("rgb_array",)
 
@@ -65,10 +66,14 @@ class MarlaxParallelEnv(ParallelEnv):
     """PettingZoo `ParallelEnv` around a marlax env; reset, step and render are jitted once."""
 
     def __init__(self, env: Env, seed: int | None = None, render_mode: str | None = None):
-        if render_mode is not None and render_mode not in RENDER_MODES:
-            raise ConfigError("render_mode", render_mode, f"None or one of {RENDER_MODES}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
-            raise ConfigError("seed", seed, "an integer or None")
+        require(
+            render_mode is None or render_mode in RENDER_MODES,
+            "render_mode",
+            render_mode,
+            "None or one of " + ", ".join(repr(mode) for mode in RENDER_MODES),
+        )
+        if seed is not None:
+            require_int("seed", seed)
         self.env = env
         self.render_mode = render_mode
         name = getattr(env, "name", "") or type(env).__name__
@@ -115,7 +120,7 @@ class MarlaxParallelEnv(ParallelEnv):
         """Start an episode; `options` is accepted for API compatibility and ignored."""
         del options
         if seed is not None:
-            self._key = jax.random.key(int(seed))
+            self._key = jax.random.key(require_int("seed", seed))
         self._key, reset_key = jax.random.split(self._key)
         self._obs, self._env_state, mask = self._reset_fn(reset_key)
         self.agents = list(self.possible_agents)

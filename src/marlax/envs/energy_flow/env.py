@@ -15,6 +15,7 @@ from marlax.envs.energy_flow.generator import sample_world
 from marlax.envs.energy_flow.observation import observe
 from marlax.envs.energy_flow.render import render_state
 from marlax.envs.energy_flow.types import State
+from marlax.envs.grid.settings import require_grid_settings
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.validate import (
     require,
@@ -22,7 +23,6 @@ from marlax.validate import (
     require_non_negative,
     require_nonnegative_int,
     require_number,
-    require_odd_positive_int,
     require_positive,
     require_positive_int,
 )
@@ -74,9 +74,9 @@ class EnergyFlow(Env):
     name: ClassVar[str] = "energy_flow"
 
     width: int = 20
-    """Map width W (cells along x)."""
+    """Map width W (cells along x, >= 1)."""
     height: int = 20
-    """Map height H (cells along y)."""
+    """Map height H (cells along y, >= 1)."""
     num_agents: int = 2
     """Number of agents N."""
     num_sources: int = 4
@@ -107,10 +107,10 @@ class EnergyFlow(Env):
     """Episode length in steps."""
 
     def __post_init__(self) -> None:
-        for field in ("width", "height", "num_agents", "num_sources", "max_steps"):
-            require_positive_int(field, getattr(self, field))
+        require_grid_settings(self)
+        require_positive_int("num_agents", self.num_agents)
+        require_positive_int("num_sources", self.num_sources)
         require_nonnegative_int("num_pathways", self.num_pathways)
-        require_odd_positive_int("view_size", self.view_size)
         cells = self.width * self.height
         require(
             self.num_sources <= cells,

@@ -12,19 +12,13 @@ import numpy as np
 
 from marlax.envs.base import Env, Info
 from marlax.envs.grid.geometry import egocentric_views, scatter_units
+from marlax.envs.grid.settings import require_grid_settings
 from marlax.envs.grid.tiles import DIRECTIONS, NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action, Tile, Unit
 from marlax.envs.grid_return.generator import generate_episode
 from marlax.envs.grid_return.render import render_state
 from marlax.envs.grid_return.types import State
 from marlax.envs.spaces import Box, Discrete, Space
-from marlax.validate import (
-    require,
-    require_fraction,
-    require_int_at_least,
-    require_nonnegative_int,
-    require_odd_positive_int,
-    require_positive_int,
-)
+from marlax.validate import require, require_nonnegative_int, require_positive_int
 
 TELEPORT_CELLS = 32
 """Teleport destinations drawn per episode (fewer on maps too small to hold them)."""
@@ -86,13 +80,9 @@ class GridReturn(Env):
     """Episode length in steps."""
 
     def __post_init__(self) -> None:
-        require_int_at_least("width", self.width, 3)
-        require_int_at_least("height", self.height, 3)
+        require_grid_settings(self, min_width=3, min_height=3, densities=("wall_density",))
         require_positive_int("num_agents", self.num_agents)
-        require_odd_positive_int("view_size", self.view_size)
         require_nonnegative_int("dig_time", self.dig_time)
-        require_fraction("wall_density", self.wall_density)
-        require_positive_int("max_steps", self.max_steps)
         inner_cells = (self.width - 2) * (self.height - 2)
         require(
             self.num_agents + 1 <= inner_cells,

@@ -7,10 +7,10 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from marlax.envs.base import Env, Info
 from marlax.envs.grid.geometry import direction_delta, move_targets
+from marlax.envs.grid.settings import require_grid_settings
 from marlax.envs.grid.tiles import NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action
 from marlax.envs.king_of_the_hill import rules
 from marlax.envs.king_of_the_hill.generator import (
@@ -23,12 +23,7 @@ from marlax.envs.king_of_the_hill.observe import NUM_CHANNELS, global_channels, 
 from marlax.envs.king_of_the_hill.render import render_state
 from marlax.envs.king_of_the_hill.types import NEUTRAL, KingOfTheHillState
 from marlax.envs.spaces import Box, Discrete
-from marlax.validate import (
-    require,
-    require_nonnegative_int,
-    require_odd_positive_int,
-    require_positive_int,
-)
+from marlax.validate import require, require_nonnegative_int, require_number, require_positive_int
 
 
 @dataclass(frozen=True)
@@ -75,7 +70,7 @@ class KingOfTheHill(Env):
     width: int = 40
     """Map width W in cells (the reference's 40)."""
     height: int = 40
-    """Map height H in cells."""
+    """Map height H in cells (>= 3: two spawn rows and the band between them)."""
     team_size: int = 8
     """Agents per team; N = 2 * team_size."""
     num_control_points: int = 2
@@ -89,20 +84,19 @@ class KingOfTheHill(Env):
     reward_per_point: float = 10.0 / 512.0
     """Reward per step per point held by the agent's team."""
     wall_density: float = 0.3
-    """Noise threshold share for diggable walls (about 18% of cells at 0.3)."""
+    """Noise threshold share for diggable walls, in [0, 1) (about 18% of cells at 0.3)."""
     decor_density: float = 0.1
-    """Share of cells drawn as (walkable) decor."""
+    """Share of cells drawn as (walkable) decor, in [0, 1)."""
     max_steps: int = 512
-    """Episode length (truncation)."""
+    """Episode length in steps (truncation)."""
 
     def __post_init__(self) -> None:
-        for field in ("width", "height", "team_size", "num_control_points", "view_size"):
-            require_positive_int(field, getattr(self, field))
+        # height >= 3: two spawn rows and a band between them
+        require_grid_settings(self, min_height=3, densities=("wall_density", "decor_density"))
+        require_positive_int("team_size", self.team_size)
+        require_positive_int("num_control_points", self.num_control_points)
         require_positive_int("control_band_height", self.control_band_height)
-        require_positive_int("max_steps", self.max_steps)
         require_nonnegative_int("dig_timeout", self.dig_timeout)
-        require_odd_positive_int("view_size", self.view_size)
-        require(self.height >= 3, "height", self.height, "at least 3 (two spawn rows + a band)")
         require(
             self.team_size <= self.width,
             "team_size",
@@ -123,21 +117,7 @@ class KingOfTheHill(Env):
             self.num_control_points,
             f"at most width * control_band_height = {band_cells}",
         )
-        for field in ("wall_density", "decor_density"):
-            value = getattr(self, field)
-            require(
-                isinstance(value, int | float) and 0.0 <= value <= 1.0,
-                field,
-                value,
-                "a number in [0, 1]",
-            )
-        require(
-            isinstance(self.reward_per_point, int | float)
-            and bool(np.isfinite(self.reward_per_point)),
-            "reward_per_point",
-            self.reward_per_point,
-            "a finite number",
-        )
+        require_number("reward_per_point", self.reward_per_point)
 
     # ---- static facts ----------------------------------------------------------
     @property

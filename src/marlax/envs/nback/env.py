@@ -13,7 +13,7 @@ from marlax.envs.nback.generator import match_label, sample_episode
 from marlax.envs.nback.render import render_state
 from marlax.envs.nback.types import State
 from marlax.envs.spaces import Box, Discrete, Space
-from marlax.validate import require, require_positive_int
+from marlax.validate import require_int_at_least, require_positive_int
 
 NUM_ACTIONS = 2  # 0 = no match, 1 = match
 
@@ -51,14 +51,8 @@ class NBack(Env):
 
     def __post_init__(self) -> None:
         require_positive_int("max_n", self.max_n)
-        require(
-            isinstance(self.max_value, int)
-            and not isinstance(self.max_value, bool)
-            and self.max_value >= 2,
-            "max_value",
-            self.max_value,
-            "an integer >= 2 (one value would make every sequence the same)",
-        )
+        # one value would make every sequence the same
+        require_int_at_least("max_value", self.max_value, 2)
         require_positive_int("max_steps", self.max_steps)
 
     # ---- spaces ------------------------------------------------------------------

@@ -12,19 +12,13 @@ import numpy as np
 
 from marlax.envs.base import Env, Info
 from marlax.envs.grid.geometry import egocentric_views, move_targets, scatter_units
+from marlax.envs.grid.settings import require_grid_settings
 from marlax.envs.grid.tiles import NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action, Tile, Unit
 from marlax.envs.scouts.generator import generate_episode
 from marlax.envs.scouts.render import render_state
 from marlax.envs.scouts.types import State
 from marlax.envs.spaces import Box, Discrete, Space
-from marlax.validate import (
-    require,
-    require_fraction,
-    require_int_at_least,
-    require_nonnegative_int,
-    require_odd_positive_int,
-    require_positive_int,
-)
+from marlax.validate import require, require_nonnegative_int, require_positive_int
 
 UNIT_BITS = 3
 """Bits of a Unit id in the packed observation code (NUM_UNITS <= 8)."""
@@ -90,8 +84,7 @@ class Scouts(Env):
     """Episode length in steps."""
 
     def __post_init__(self) -> None:
-        require_int_at_least("width", self.width, 3)
-        require_int_at_least("height", self.height, 3)
+        require_grid_settings(self, min_width=3, min_height=3, densities=("wall_density",))
         require_nonnegative_int("num_scouts", self.num_scouts)
         require_nonnegative_int("num_harvesters", self.num_harvesters)
         require(
@@ -102,9 +95,6 @@ class Scouts(Env):
         )
         require_nonnegative_int("num_flags", self.num_flags)
         require_positive_int("harvester_move_every", self.harvester_move_every)
-        require_odd_positive_int("view_size", self.view_size)
-        require_fraction("wall_density", self.wall_density)
-        require_positive_int("max_steps", self.max_steps)
         inner_cells = (self.width - 2) * (self.height - 2)
         require(
             self.num_agents + self.num_flags <= inner_cells,

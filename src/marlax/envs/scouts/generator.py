@@ -6,10 +6,8 @@ import jax
 import jax.numpy as jnp
 
 from marlax.envs.grid.noise import noise_walls
+from marlax.envs.grid.spawn import spawn_cells
 from marlax.envs.grid.tiles import Tile
-
-# one sampler for both worlds; a candidate for `marlax.envs.grid.geometry`
-from marlax.envs.grid_return.generator import spawn_cells
 
 
 def generate_episode(

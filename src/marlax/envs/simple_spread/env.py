@@ -15,7 +15,7 @@ from marlax.envs.simple_spread.constants import AGENT_SIZE, DIM_C, NUM_MOVES
 from marlax.envs.simple_spread.render import render_state
 from marlax.envs.simple_spread.types import State
 from marlax.envs.spaces import Box, Discrete, Space
-from marlax.validate import require, require_positive_int
+from marlax.validate import require, require_bool, require_number, require_positive_int
 
 
 @dataclass(frozen=True)
@@ -53,20 +53,8 @@ class SimpleSpread(Env):
     def __post_init__(self) -> None:
         require_positive_int("num_agents", self.num_agents)
         require_positive_int("max_steps", self.max_steps)
-        require(
-            isinstance(self.local_ratio, int | float)
-            and not isinstance(self.local_ratio, bool)
-            and 0.0 <= self.local_ratio <= 1.0,
-            "local_ratio",
-            self.local_ratio,
-            "a number in [0, 1]",
-        )
-        require(
-            isinstance(self.continuous_actions, bool),
-            "continuous_actions",
-            self.continuous_actions,
-            "a bool",
-        )
+        require_number("local_ratio", self.local_ratio, 0.0, 1.0)
+        require_bool("continuous_actions", self.continuous_actions)
         require_positive_int("render_size", self.render_size)
         require(self.render_size % 16 == 0, "render_size", self.render_size, "a multiple of 16")
 

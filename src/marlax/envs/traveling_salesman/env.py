@@ -11,12 +11,13 @@ import numpy as np
 
 from marlax.envs.base import Env, Info
 from marlax.envs.grid.geometry import egocentric_views, in_bounds, move_targets, scatter_units
+from marlax.envs.grid.settings import require_grid_settings
 from marlax.envs.grid.tiles import NUM_ACTIONS, NUM_TILES, NUM_UNITS, Action, Tile, Unit
 from marlax.envs.spaces import Box, Discrete
 from marlax.envs.traveling_salesman.generator import generate_episode
 from marlax.envs.traveling_salesman.render import render_state
 from marlax.envs.traveling_salesman.types import TravelingSalesmanState
-from marlax.validate import require, require_odd_positive_int, require_positive_int
+from marlax.validate import require, require_number, require_positive_int
 
 _UNIT_SHIFT = 4  # a crop code packs tile (4 bits) | unit << 4, so one crop serves both channels
 _TILE_MASK = (1 << _UNIT_SHIFT) - 1
@@ -52,9 +53,9 @@ class TravelingSalesman(Env):
     name: ClassVar[str] = "traveling_salesman"
 
     width: int = 20
-    """Map width W in cells."""
+    """Map width W in cells (>= 1)."""
     height: int = 20
-    """Map height H in cells."""
+    """Map height H in cells (>= 1)."""
     num_agents: int = 4
     """Number of agents N."""
     num_flags: int = 8
@@ -64,14 +65,14 @@ class TravelingSalesman(Env):
     flag_reward: float = 1.0 / 3.0
     """Reward for taking an available flag."""
     decor_density: float = 0.1
-    """Share of cells drawn as (walkable) decor; the reference uses 10%."""
+    """Share of cells drawn as (walkable) decor, in [0, 1); the reference uses 10%."""
     max_steps: int = 512
-    """Episode length (truncation)."""
+    """Episode length in steps (truncation)."""
 
     def __post_init__(self) -> None:
-        for field in ("width", "height", "num_agents", "num_flags", "max_steps"):
-            require_positive_int(field, getattr(self, field))
-        require_odd_positive_int("view_size", self.view_size)
+        require_grid_settings(self, densities=("decor_density",))
+        require_positive_int("num_agents", self.num_agents)
+        require_positive_int("num_flags", self.num_flags)
         cells = self.width * self.height
         require(
             self.num_agents + self.num_flags <= cells,
@@ -79,18 +80,7 @@ class TravelingSalesman(Env):
             self.num_flags,
             f"num_agents + num_flags <= width * height = {cells} (distinct cells)",
         )
-        require(
-            isinstance(self.flag_reward, int | float) and bool(np.isfinite(self.flag_reward)),
-            "flag_reward",
-            self.flag_reward,
-            "a finite number",
-        )
-        require(
-            isinstance(self.decor_density, int | float) and 0.0 <= self.decor_density <= 1.0,
-            "decor_density",
-            self.decor_density,
-            "a number in [0, 1]",
-        )
+        require_number("flag_reward", self.flag_reward)
 
     # ---- spaces --------------------------------------------------------------
     @property

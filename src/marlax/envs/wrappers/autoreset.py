@@ -27,12 +27,18 @@ def select_tree(condition: jax.Array, on_true: Any, on_false: Any) -> Any:
 
 @dataclass(frozen=True)
 class AutoReset(Wrapper):
-    """Resets the episode when `done`; the last observation goes to `info["final_obs"]`.
+    """Resets the episode when `done`; the finished episode's end goes to `info`.
 
-    The returned `obs`/`state` are those of the new episode when `done`, so a
-    rollout never steps a finished episode. PPO bootstraps through truncation
-    from `final_obs`. Selection is a `jnp.where` over the whole state pytree, so
-    the wrapper is jit- and vmap-safe (no Python branch on `done`).
+    The returned `obs`/`state` are those of the new episode when `done`, so a rollout
+    never steps a finished episode. `info["final_obs"]` and `info["final_state"]` hold
+    the observation and state the env stepped into, before any reset: PPO bootstraps
+    through truncation from `final_obs`, a centralised critic from `final_state`, and
+    a recording shows the last frame of every episode. `VectorEnv` gives the same keys.
+
+    The key of a step splits into (step key, reset key); the fresh episode is
+    `env.reset(reset key)`. The reset is a `lax.cond`: one env skips it on the steps
+    that do not end an episode, and under `vmap` the cond becomes a select over the
+    whole state pytree (no Python branch on `done`).
     """
 
     def reset(self, key: jax.Array) -> tuple[jax.Array, Any]:
@@ -41,8 +47,6 @@ class AutoReset(Wrapper):
     def step(self, key: jax.Array, state: Any, actions: jax.Array) -> StepResult:
         step_key, reset_key = jax.random.split(key)
         obs, state, reward, done, info = self.env.step(step_key, state, actions)
-        reset_obs, reset_state = self.env.reset(reset_key)
-        info = {**info, "final_obs": obs}
-        state = select_tree(done, reset_state, state)
-        obs = select_tree(done, reset_obs, obs)
+        info = {**info, "final_obs": obs, "final_state": state}
+        obs, state = jax.lax.cond(done, lambda: self.env.reset(reset_key), lambda: (obs, state))
         return obs, state, reward, done, info

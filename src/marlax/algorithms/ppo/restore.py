@@ -1,4 +1,4 @@
-"""Open a run's latest checkpoint: config, trainer and state, for `enjoy` and `train --resume`."""
+"""Open a PPO run's latest checkpoint: config, trainer and state (for `enjoy` and resume)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""A trained PPO actor as a `MemoryPolicy`: one env of one task, one seed of a run.
+"""A trained PPO actor as a `MemoryPolicy` (`marlax.algorithms.common.policy`): one env of one
+task, one seed of a run.
 
-    trained = load_trained(Path("runs"), "bold-otter-07")
+    trained = load_trained(Path("runs"), "bold-otter-07")        # marlax.algorithms.ppo.restore
     task = select_task(trained.trainer.task_labels, "grid_return")
     policy = trained_policy(trained, task, seed_index=0)
     actions, memory = policy.act(key, obs, env_state, policy.initial_memory(), reset)
@@ -12,7 +13,7 @@ The policy sees what it saw in training: `TaskLayout.model_obs` (padding, task i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -22,13 +23,18 @@ from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.errors import ConfigError
 from marlax.models.heads import distribution
+from marlax.validate import require_bool, require_int
+
+if TYPE_CHECKING:
+    from marlax.algorithms.ppo.restore import TrainedRun
 
 
 @struct.dataclass
 class TrainedPolicy:
     """The actor network of a trained run, acting in one env of task `task_index`.
 
-    A pytree: the actor's parameters are its leaves, everything else is static.
+    Implements `marlax.algorithms.common.policy.MemoryPolicy`. A pytree: the actor's
+    parameters are its leaves, everything else is static.
     """
 
     actor_params: Any  # the actor's parameters of one seed (no seed axis)
@@ -96,23 +102,21 @@ def select_task(labels: tuple[str, ...], selector: str | None) -> int:
 
 
 def trained_policy(
-    trained: Any, task_index: int, seed_index: int = 0, *, sample: bool = False
+    trained: TrainedRun, task_index: int, seed_index: int = 0, *, sample: bool = False
 ) -> TrainedPolicy:
     """The policy of seed `seed_index` of a restored run, acting in task `task_index`.
 
     Args:
-        trained: a `marlax.runs.restore.TrainedRun` (its `trainer` and `state`, whose leaves
-            lead with the seed axis S).
+        trained: a restored run (`load_trained`): its `trainer` and `state`, whose leaves
+            lead with the seed axis S.
         sample: sample actions instead of playing the most likely one.
 
     Raises:
         ConfigError: `seed_index` is not in [0, S).
     """
     num_seeds = int(jax.tree.leaves(trained.state.params)[0].shape[0])
-    if isinstance(seed_index, bool) or not (
-        isinstance(seed_index, int) and 0 <= seed_index < num_seeds
-    ):
-        raise ConfigError("seed_index", seed_index, f"a trained seed in [0, {num_seeds})")
+    seed_index = require_int("seed_index", seed_index, 0, num_seeds - 1)
+    require_bool("sample", sample)
     # on the device once, not copied from the host at every step
     actor_params = jax.device_put(
         jax.tree.map(lambda leaf: leaf[seed_index], trained.state.params["actor"])

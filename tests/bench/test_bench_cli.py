@@ -8,7 +8,6 @@ import sys
 import pytest
 
 from marlax.cli.bench import _agent_counts, _check
-from marlax.coordination.profiling import scaling_exponent
 from marlax.errors import ConfigError
 
 
@@ -18,12 +17,11 @@ def test_agents_take_several_values():
         _agent_counts([100], ["many"])
     with pytest.raises(ConfigError):
         _check([0], 1, 1, 1, 1)
-
-
-def test_scaling_exponent_of_known_powers():
-    sizes = [10, 100, 1000]
-    assert scaling_exponent(sizes, [3 * n for n in sizes]) == pytest.approx(1.0)
-    assert scaling_exponent(sizes, [n**2 for n in sizes]) == pytest.approx(2.0)
+    with pytest.raises(ConfigError):
+        _check([], 1, 1, 1, 1)
+    with pytest.raises(ConfigError):
+        _check([8], 1, 0, 1, 1)
+    _check([8, 16], 1, 1, 1, 1)
 
 
 def _marlax(*args, cwd):

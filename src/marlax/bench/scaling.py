@@ -10,20 +10,27 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from marlax.bench.profiling import measure, peak_rss_bytes, scaling_exponent
 from marlax.coordination.pipeline import TensorConsensusPipeline
-from marlax.coordination.profiling import measure, peak_rss_bytes, scaling_exponent
 
 
 class ScalingRow(NamedTuple):
     """Measurements of the pipeline at one team size N."""
 
     num_agents: int
+    """Team size N."""
     forward_s: float
+    """Median seconds of one pipeline forward pass (with assignment) on the whole batch."""
     gradient_s: float
+    """Median seconds of d/dparams of mean(output^2)."""
     compile_s: float
+    """Seconds to compile the forward and the gradient programs together."""
     forward_temp_bytes: int
+    """XLA temp bytes of the forward program."""
     gradient_temp_bytes: int
+    """XLA temp bytes of the gradient program."""
     peak_rss_bytes: int
+    """Peak resident memory of the process after this size, in bytes."""
 
 
 def pipeline_inputs(
@@ -46,7 +53,18 @@ def measure_pipeline(
     repeats: int = 5,
     pipeline: TensorConsensusPipeline | None = None,
 ) -> ScalingRow:
-    """Forward and parameter-gradient latency, compile time and memory at one N."""
+    """Forward and parameter-gradient latency, compile time and memory at one N.
+
+    Args:
+      key: PRNG key for the parameters and the Gaussian inputs.
+      num_agents: team size N.
+      batch: B; dim: D, the width of agent and task states; num_tasks: M.
+      repeats: timed calls per program (the median is kept).
+      pipeline: the module to measure (default: complexity_dim=8, embedding_dim=64).
+
+    Returns:
+      ScalingRow for this N.
+    """
     pipeline = pipeline or TensorConsensusPipeline(complexity_dim=8, embedding_dim=64)
     init_key, data_key = jax.random.split(key)
     agent_states, task_states = pipeline_inputs(data_key, batch, num_agents, num_tasks, dim)
