@@ -18,8 +18,11 @@ heads, about half the dense-layer work) is listed for information. "marlax-noboo
 JaxMARL's semantics, so the critic does not also run on `final_obs` every step (the same work
 per step as JaxMARL's IPPO).
 
-    python benchmarks/train_throughput.py --num-envs 64 256 1024 4096 --repeats 3 \
-        --markdown benchmarks/results/train_throughput.md
+Seeds as a vmap axis (`--seeded 10x16`, JaxMARL's own default of 10 seeds x 16 envs): marlax
+with `run.num_seeds = S`, JaxMARL with `vmap(train)` over S keys; env-steps/s counts all seeds.
+
+    python benchmarks/train_throughput.py --num-envs 64 160 256 1024 4096 --seeded 10x16 \
+        --repeats 3 --markdown benchmarks/results/train_throughput.md
 """
 
 from __future__ import annotations
@@ -105,8 +108,10 @@ def marlax_config(
     }
 
 
-def jaxmarl_call(num_envs: int, num_updates: int) -> Callable[[int], Any]:
-    """call(i) runs JaxMARL's whole `train` (U updates in its scan) on key i, blocking."""
+def jaxmarl_call(num_envs: int, num_updates: int, num_seeds: int = 1) -> Callable[[int], Any]:
+    """call(i) runs JaxMARL's whole `train` (U updates in its scan) on key i, blocking.
+
+    With `num_seeds` > 1 the seeds are a vmap axis over `train`, as in JaxMARL's own `main`."""
     from jaxmarl_ippo import make_train
 
     config = dict(
@@ -114,10 +119,18 @@ def jaxmarl_call(num_envs: int, num_updates: int) -> Callable[[int], Any]:
         NUM_ENVS=num_envs,
         TOTAL_TIMESTEPS=num_envs * JAXMARL_IPPO_MPE_CONFIG["NUM_STEPS"] * num_updates,
     )
-    train = jax.jit(make_train(config))
+    if num_seeds == 1:
+        train = jax.jit(make_train(config))
+
+        def _call(index: int) -> Any:
+            return jax.block_until_ready(train(jax.random.key(index))["metrics"])
+
+        return _call
+    train_seeds = jax.jit(jax.vmap(make_train(config)))
 
     def _call(index: int) -> Any:
-        return jax.block_until_ready(train(jax.random.key(index))["metrics"])
+        keys = jax.random.split(jax.random.key(index), num_seeds)
+        return jax.block_until_ready(train_seeds(keys)["metrics"])
 
     return _call
 
@@ -127,7 +140,7 @@ def marlax_call(
 ) -> Callable:
     """call(i) runs one `Trainer.update` (U updates in one jitted scan), blocking.
 
-    `settings` go to `marlax_config` (critic, core, encoder)."""
+    `settings` go to `marlax_config` (critic, core, encoder, num_seeds)."""
     from marlax.algorithms.ppo.trainer import Trainer
     from marlax.config import load_from_dict
 
@@ -145,23 +158,30 @@ def marlax_call(
 
 
 def measure_cell(
-    library: str, num_envs: int, num_updates: int, repeats: int, transformer: dict | None = None
+    library: str,
+    num_envs: int,
+    num_updates: int,
+    repeats: int,
+    transformer: dict | None = None,
+    num_seeds: int = 1,
 ) -> dict:
-    """Time one (library, B) cell in this process: compile s, env-steps/s, peak-memory delta.
+    """Time one (library, S x B) cell in this process: compile s, env-steps/s (all S seeds
+    together), peak-memory delta.
 
     `transformer`: {"core": ..., "encoder": ..., "critic": ...} settings of the Transformer rows.
     """
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    seeds = {"num_seeds": num_seeds}
     if library == "jaxmarl":
-        call = jaxmarl_call(num_envs, num_updates)
+        call = jaxmarl_call(num_envs, num_updates, num_seeds)
     elif library == "marlax":
-        call = marlax_call("simple_spread", "mlp", num_envs, num_updates)
+        call = marlax_call("simple_spread", "mlp", num_envs, num_updates, **seeds)
     elif library == "marlax-nobootstrap":
         call = marlax_call(
-            "simple_spread", "mlp", num_envs, num_updates, bootstrap_truncation=False
+            "simple_spread", "mlp", num_envs, num_updates, bootstrap_truncation=False, **seeds
         )
     elif library == "marlax-shared":
-        call = marlax_call("simple_spread", "mlp", num_envs, num_updates, critic="shared")
+        call = marlax_call("simple_spread", "mlp", num_envs, num_updates, critic="shared", **seeds)
     else:
         call = marlax_call("grid_return", "transformer", num_envs, num_updates, **transformer)
     start = time.perf_counter()
@@ -174,9 +194,10 @@ def measure_cell(
         runs.append(time.perf_counter() - start)
     steady_s = statistics.median(runs)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    steps = num_envs * JAXMARL_IPPO_MPE_CONFIG["NUM_STEPS"] * num_updates
+    steps = num_seeds * num_envs * JAXMARL_IPPO_MPE_CONFIG["NUM_STEPS"] * num_updates
     return {
         "library": library,
+        "num_seeds": num_seeds,
         "num_envs": num_envs,
         "updates": num_updates,
         "compile_s": max(0.0, first_s - steady_s),
@@ -187,39 +208,62 @@ def measure_cell(
 
 
 def run_cell_subprocess(
-    library: str, num_envs: int, num_updates: int, repeats: int, transformer: dict
+    library: str,
+    num_envs: int,
+    num_updates: int,
+    repeats: int,
+    transformer: dict,
+    num_seeds: int = 1,
 ) -> dict:
     """`measure_cell` in a fresh interpreter, so its memory and compile cache are its own."""
     command = [sys.executable, __file__, "--cell", library, str(num_envs)]
     command += ["--updates", str(num_updates), "--repeats", str(repeats)]
+    command += ["--cell-seeds", str(num_seeds)]
     command += ["--transformer", json.dumps(transformer)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line.removeprefix("RESULT "))
-    return {"library": library, "num_envs": num_envs, "error": done.stderr.strip()[-400:]}
+    return {
+        "library": library,
+        "num_seeds": num_seeds,
+        "num_envs": num_envs,
+        "error": done.stderr.strip()[-400:],
+    }
 
 
 def _updates_for(num_envs: int, updates: int | None) -> int:
     return updates or max(1, STEPS_PER_CALL // (num_envs * JAXMARL_IPPO_MPE_CONFIG["NUM_STEPS"]))
 
 
+def _shape(result: dict) -> str:
+    """B, or SxB when seeds are a vmap axis (e.g. 10x16)."""
+    seeds = result.get("num_seeds", 1)
+    return str(result["num_envs"]) if seeds == 1 else f"{seeds}x{result['num_envs']}"
+
+
+def _parse_shape(text: str) -> tuple[int, int]:
+    """Parse SxB: 10x16 is (10 seeds, 16 envs)."""
+    seeds, envs = text.lower().split("x")
+    return int(seeds), int(envs)
+
+
 def _rows(results: list[dict]) -> list[list[str]]:
-    """Table rows; ratio = marlax / JaxMARL env-steps/s at the same B."""
-    peer = {r["num_envs"]: r["steps_per_s"] for r in results if r["library"] == "jaxmarl"}
+    """Table rows; ratio = marlax / JaxMARL env-steps/s at the same S x B."""
+    peer = {_shape(r): r["steps_per_s"] for r in results if r["library"] == "jaxmarl"}
     rows = []
     for r in results:
         if "error" in r:
-            rows.append([r["library"], str(r["num_envs"]), "-", "-", "-", "-", "error"])
+            rows.append([r["library"], _shape(r), "-", "-", "-", "-", "error"])
             continue
         ratio = "-"
         comparable = r["library"].startswith("marlax") and r["library"] != TRANSFORMER
-        if comparable and r["num_envs"] in peer:
-            ratio = f"{r['steps_per_s'] / peer[r['num_envs']]:.2f}x"
+        if comparable and _shape(r) in peer:
+            ratio = f"{r['steps_per_s'] / peer[_shape(r)]:.2f}x"
         rows.append(
             [
                 r["library"],
-                str(r["num_envs"]),
+                _shape(r),
                 str(r["updates"]),
                 f"{r['compile_s']:.1f}",
                 f"{r['steps_per_s']:,.0f}",
@@ -230,12 +274,18 @@ def _rows(results: list[dict]) -> list[list[str]]:
     return rows
 
 
-COLUMNS = ("library", "B", "U", "compile s", "env-steps/s", "peak MB", "marlax/JaxMARL")
+COLUMNS = ("library", "B (S x B)", "U", "compile s", "env-steps/s", "peak MB", "marlax/JaxMARL")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num-envs", nargs="*", type=int, default=[64, 256, 1024, 4096])
+    parser.add_argument(
+        "--seeded",
+        nargs="*",
+        default=["10x16"],
+        help="S x B shapes with S seeds as a vmap axis (JaxMARL's IPPO default is 10x16)",
+    )
     parser.add_argument("--transformer-num-envs", nargs="*", type=int, default=[16])
     parser.add_argument("--transformer-updates", type=int, default=1, help="U, Transformer rows")
     parser.add_argument("--transformer-repeats", type=int, default=1)
@@ -251,25 +301,30 @@ def main() -> None:
     parser.add_argument("--markdown", default=None, help="also write the table here")
     parser.add_argument("--note", default="", help="a line for the markdown (machine, load)")
     parser.add_argument("--cell", nargs=2, metavar=("LIBRARY", "B"), help=argparse.SUPPRESS)
+    parser.add_argument("--cell-seeds", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.cell:
         library, num_envs = args.cell[0], int(args.cell[1])
-        updates = _updates_for(num_envs, args.updates)
-        cell = measure_cell(library, num_envs, updates, args.repeats, args.transformer)
+        seeds = args.cell_seeds
+        updates = _updates_for(seeds * num_envs, args.updates)
+        cell = measure_cell(library, num_envs, updates, args.repeats, args.transformer, seeds)
         print("RESULT " + json.dumps(cell), flush=True)
         return
 
     console = Console()
-    plan = [(lib, b) for b in args.num_envs for lib in args.libraries if lib != TRANSFORMER]
+    shapes = [(1, b) for b in args.num_envs] + [_parse_shape(text) for text in args.seeded]
+    plan = [(lib, s, b) for s, b in shapes for lib in args.libraries if lib != TRANSFORMER]
     if TRANSFORMER in args.libraries:
-        plan += [(TRANSFORMER, b) for b in args.transformer_num_envs]
+        plan += [(TRANSFORMER, 1, b) for b in args.transformer_num_envs]
     results = []
-    for library, num_envs in plan:
-        updates, repeats = _updates_for(num_envs, args.updates), args.repeats
+    for library, seeds, num_envs in plan:
+        updates, repeats = _updates_for(seeds * num_envs, args.updates), args.repeats
         if library == TRANSFORMER:
             updates, repeats = args.transformer_updates, args.transformer_repeats
-        results.append(run_cell_subprocess(library, num_envs, updates, repeats, args.transformer))
+        results.append(
+            run_cell_subprocess(library, num_envs, updates, repeats, args.transformer, seeds)
+        )
         console.log(results[-1])
 
     title = f"train env-steps/s (T=128, 4x4 minibatch epochs), {jax.devices()[0].platform}"

@@ -69,6 +69,14 @@ def test_random_without_video_prints_episode_returns(tiny_registered):
         assert f"mean return {episode.returns.mean():.3f}" in line
 
 
+def test_rollout_keeps_each_episode_end_then_starts_fresh():
+    trajectory = jitted_rollout(jax.random.key(0), env=TinyGrid(max_steps=3), num_steps=7)
+    np.testing.assert_array_equal(np.asarray(trajectory.done), [0, 0, 1, 0, 0, 1, 0])
+    # states: the start, then what each step reached; an episode's last state (step 3) is
+    # kept before the next episode starts again from step 0 -> 1
+    np.testing.assert_array_equal(np.asarray(trajectory.states.step), [0, 1, 2, 3, 1, 2, 3, 1])
+
+
 @pytest.mark.parametrize(
     ("key_code", "delta"),
     [

@@ -25,11 +25,12 @@ def _consensus(responses, mask=None, **settings):
     return _jitted(tuple(sorted(settings.items())))({}, responses, mask)
 
 
-def _cluster_outliers(key, num_agents=20, dim=16, fraction=0.4):
+def _cluster_outliers(key, num_agents=20, dim=16, fraction=0.4, distance=10.0):
     inlier_key, outlier_key = jax.random.split(key)
     mu = jnp.full(dim, 2.0)
     responses = mu[None, None, :] + jax.random.normal(inlier_key, (2, num_agents, dim))
-    far = mu + 10.0 * jnp.ones(dim)  # ||far - mu|| = 10 sqrt(D): 10 sigma_in sqrt(D) away
+    # ||far - mu|| = distance sqrt(D): `distance` inlier radii (sigma_in sqrt(D)) away
+    far = mu + distance * jnp.ones(dim)
     outliers = far[None, None, :] + jax.random.normal(outlier_key, (2, num_agents, dim))
     is_outlier = jnp.arange(num_agents) < int(fraction * num_agents)
     return jnp.where(is_outlier[None, :, None], outliers, responses), mu
@@ -52,6 +53,28 @@ def test_rejects_forty_percent_coordinated_outliers(key):
     np.testing.assert_allclose(metrics["outlier_ratio"], 0.4, atol=0.02)
     # outliers carry (numerically) no weight
     assert float(jnp.max(metrics["weights"][:, :8])) < 1e-6
+
+
+@pytest.mark.parametrize("distance", [3.0, 5.0])
+def test_rejects_a_near_outlier_cluster(key, distance):
+    # 45% of the agents 3-5 inlier radii away: the default rejects them, the geometric
+    # median (breakdown 50% in theory) is pulled off by the coordinated cluster
+    responses, mu = _cluster_outliers(key, num_agents=100, dim=64, fraction=0.45, distance=distance)
+    inlier_mean = responses[:, 45:].mean(axis=1)
+    radius = 0.25 * np.sqrt(64)
+    welsch, _ = _consensus(responses)
+    median, _ = _consensus(responses, method="geometric_median")
+    assert float(jnp.max(jnp.linalg.norm(welsch[:, 0] - inlier_mean, axis=-1))) < 0.1 * radius
+    assert float(jnp.min(jnp.linalg.norm(median[:, 0] - mu[None, :], axis=-1))) > radius
+
+
+def test_old_default_sigma_fails_at_three_radii(key):
+    # the reason for sigma=0.5: with sigma=1 a 40% cluster 3 inlier radii away keeps weight
+    # ~exp(-4.5) per agent and drags the centroid out of the success radius
+    responses, mu = _cluster_outliers(key, num_agents=100, dim=64, fraction=0.45, distance=3.0)
+    wide, _ = _consensus(responses, sigma=1.0)
+    radius = 0.25 * np.sqrt(64)
+    assert float(jnp.min(jnp.linalg.norm(wide[:, 0] - mu[None, :], axis=-1))) > radius
 
 
 def test_no_underflow_collapse_far_from_origin(key):

@@ -27,12 +27,12 @@ class ConsensusMessage(nn.Module):
 
     Attributes:
       features: width F of the message embedding.
-      sigma: relative kernel width of the robust consensus.
+      sigma: relative kernel width of the robust consensus (see RobustConsensus).
       max_iters: mean-shift iterations.
     """
 
     features: int = 32
-    sigma: float = 1.0
+    sigma: float = 0.5
     max_iters: int = 5
 
     def __post_init__(self) -> None:

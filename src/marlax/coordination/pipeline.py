@@ -30,7 +30,7 @@ class TensorConsensusPipeline(nn.Module):
     Attributes:
       complexity_dim: resource types of the projection.
       embedding_dim: agent/task embedding width of the assignment.
-      consensus_sigma: relative kernel width of the robust consensus.
+      consensus_sigma: relative kernel width of the robust consensus (see RobustConsensus).
       temperature: Sinkhorn temperature (utility units).
       num_iterations: Sinkhorn iterations.
       consensus_iters: mean-shift iterations.
@@ -48,7 +48,7 @@ class TensorConsensusPipeline(nn.Module):
 
     complexity_dim: int = 8
     embedding_dim: int = 64
-    consensus_sigma: float = 1.0
+    consensus_sigma: float = 0.5
     temperature: float = 1.0
     num_iterations: int = 10
     consensus_iters: int = 10

@@ -110,9 +110,7 @@ def log_sinkhorn(
         plan = plan_from_potentials(utility, state.f, state.g, agent_mask, task_mask, epsilon)
         iterations = state.iteration
     else:
-        plan, iterations = fixed_point_plan(
-            utility, log_a, log_b, agent_mask, task_mask, settings
-        )
+        plan, iterations = fixed_point_plan(utility, log_a, log_b, agent_mask, task_mask, settings)
     error = marginal_error(plan, log_a, log_b, agent_mask, task_mask)
     return SinkhornResult(plan, iterations, error)
 

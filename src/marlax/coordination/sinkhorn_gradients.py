@@ -118,7 +118,10 @@ def _choose_vjp(settings: SinkhornSettings):
     @choose.def_vmap
     def _batched(axis_size, in_batched, converged, *operands):
         converged = _broadcast(converged, in_batched[0], axis_size)
-        operands = [_broadcast(x, b, axis_size) for x, b in zip(operands, in_batched[1:])]
+        operands = [
+            _broadcast(operand, batched, axis_size)
+            for operand, batched in zip(operands, in_batched[1:], strict=True)
+        ]
         utility, log_a, log_b = operands[0], operands[3], operands[4]
         zeros = (jnp.zeros_like(utility), jnp.zeros_like(log_a), jnp.zeros_like(log_b))
 
@@ -127,7 +130,7 @@ def _choose_vjp(settings: SinkhornSettings):
 
         fast, exact = _when(converged, implicit), _when(~converged, unrolled)
         pick = jax.vmap(jnp.where)
-        chosen = tuple(pick(converged, u, v) for u, v in zip(fast, exact))
+        chosen = tuple(pick(converged, *pair) for pair in zip(fast, exact, strict=True))
         return chosen, (True, True, True)
 
     return choose

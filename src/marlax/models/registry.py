@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import jax
 import numpy as np
 
 from marlax.envs.spaces import Box, Discrete, Space
@@ -32,6 +33,16 @@ _LINEN_FIELDS = ("parent", "name")
 def list_models() -> list[str]:
     """The names `make_model` accepts."""
     return sorted(CORES)
+
+
+def has_memory(model: RecurrentModel) -> bool:
+    """Whether the model carries anything between steps (False for "mlp").
+
+    Read off the model's own carry, not its name: a core whose carry has no elements (the MLP's
+    f32[*batch, 0]) cannot remember, so PPO may learn on shuffled single steps.
+    """
+    carry = jax.eval_shape(lambda: model.initialize_carry((1,)))
+    return any(leaf.size > 0 for leaf in jax.tree.leaves(carry))
 
 
 def _settings_for(cls: type, settings: Mapping[str, Any], prefix: str) -> dict[str, Any]:

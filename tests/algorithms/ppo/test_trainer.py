@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from marlax.algorithms.ppo.learn import advantages_and_targets, make_batch, ppo_loss
-from marlax.algorithms.ppo.rollout import rollout
+from marlax.algorithms.ppo.rollout import _act_and_step, action_noise, rollout, rollout_step
 from marlax.algorithms.ppo.trainer import Trainer
+from marlax.config import config_to_dict, load_from_dict
 from marlax.errors import ConfigError
 from tests.algorithms.ppo.helpers import tiny_config
 
@@ -100,42 +101,126 @@ def test_update_keeps_state_types_so_it_compiles_once(key):
     assert set(metrics) >= {"return", "return/grid_return", "loss/policy", "loss/value"}
 
 
-def test_multi_task_pads_agents_and_reports_each_task(key):
-    config = tiny_config(
-        "nback",
-        "gru",
-        env_params={"max_steps": 4},
-    )
-    from marlax.config import config_to_dict, load_from_dict
-
-    raw = config_to_dict(config)
+def _multi_task_trainer() -> Trainer:
+    """nback (1 agent, 5 features, 2 actions) x 4 envs + simple_spread (3, 18, 5) x 2 envs."""
+    raw = config_to_dict(tiny_config("nback", "gru", env_params={"max_steps": 4}))
     raw["envs"].append({"name": "simple_spread", "num_envs": 2, "params": {"max_steps": 4}})
-    trainer = Trainer(load_from_dict(raw))
+    return Trainer(load_from_dict(raw))
+
+
+def _rollout_targets(trainer: Trainer, state) -> tuple:
+    _, transitions, _, last_value = rollout(
+        jax.random.key(1), trainer.layout, trainer.networks, state.params, state.runner, 8
+    )
+    advantages, targets = advantages_and_targets(transitions, last_value, 0.99, 0.95)
+    return transitions, advantages, targets
+
+
+def test_multi_task_pads_observations_actions_and_agents(key):
+    trainer = _multi_task_trainer()
     layout = trainer.layout
     assert (layout.max_agents, layout.total_envs) == (3, 6)
     valid = np.asarray(layout.agent_valid)
     assert valid[:4].sum(axis=1).tolist() == [1] * 4 and valid[4:].all()
-    # obs: simple_spread's 18 features + 2 task one-hot; nback's 5 are zero-padded
-    assert layout.observation_space.shape == (20,)
-    state, metrics = trainer.update(trainer.init(key))
-    assert np.isfinite(metrics["return/nback"]).all()
-    assert np.isfinite(metrics["return/simple_spread"]).all()
-    assert np.isfinite(metrics["loss/total"]).all()
+    state = jax.tree.map(lambda x: x[0], trainer.init(key))
+    transitions, _, _ = _rollout_targets(trainer, state)
+    obs = np.asarray(transitions.model_obs)  # [T, 6, 3, 20]: 18 features + 2 task one-hot
+    assert obs.shape[-1] == 20
+    raw_nback = np.asarray(state.runner.tasks[0].obs)  # [4, 1, 5]
+    np.testing.assert_array_equal(obs[0, :4, :1, :5], raw_nback)
+    np.testing.assert_array_equal(obs[:, :4, :, 5:18], 0.0)  # nback's features, zero-padded
+    np.testing.assert_array_equal(obs[:, :4, 1:, :18], 0.0)  # nback's padded agents
+    np.testing.assert_array_equal(obs[:, :4, :, 18:], np.broadcast_to([1.0, 0.0], (8, 4, 3, 2)))
+    np.testing.assert_array_equal(obs[:, 4:, :, 18:], np.broadcast_to([0.0, 1.0], (8, 2, 3, 2)))
+    legal = np.asarray(transitions.legal_mask)  # [T, 6, 3, 5]
+    assert not legal[:, :4, :, 2:].any()  # nback has 2 actions: 2..4 are padding
+    assert legal[:, :4, 1:, 0].all() and not legal[:, :4, 1:, 1:].any()  # padded agents
+    assert legal[:, 4:].all()
+    action = np.asarray(transitions.action)
+    assert (action[:, :4, 0] < 2).all() and (action[:, :4, 1:] == 0).all()
+    np.testing.assert_array_equal(np.asarray(transitions.reward)[:, :4, 1:], 0.0)
 
 
-def test_truncation_bootstrap_can_be_turned_off(key):
-    """simple_spread only truncates: with bootstrapping the final values are the critic's
-    values of `final_obs` (nonzero); without, they are exactly 0 (time limits as terminal)."""
-    values = {}
-    for flag in (True, False):
-        config = tiny_config(env_params={"max_steps": 3}, ppo={"bootstrap_truncation": flag})
-        trainer = Trainer(config)
-        _, transitions, _ = _first_rollout_batch(trainer, key)
-        done = np.asarray(transitions.done)
-        assert done.any() and not np.asarray(transitions.terminated).any()
-        values[flag] = np.asarray(transitions.final_value)[done]
-    assert np.all(values[False] == 0.0)
-    assert np.all(values[True] != 0.0)
+def test_multi_task_padded_agents_get_no_gradient(key):
+    """Garbage in every padded agent's learning data changes neither the loss nor its
+    gradient: padding counts for nothing."""
+    trainer = _multi_task_trainer()
+    state = jax.tree.map(lambda x: x[0], trainer.init(key))
+    batch = make_batch(
+        trainer.networks,
+        *_rollout_targets(trainer, state),
+        trainer.layout.agent_valid,
+        state.runner.actor_carry,
+        state.runner.critic_carry,
+    )
+    padded = np.asarray(batch.weight) == 0.0  # [T, K]
+    assert padded.any() and not padded.all()
+
+    def _scramble(leaf: jax.Array, noise_key: jax.Array) -> jax.Array:
+        mask = padded.reshape(padded.shape + (1,) * (leaf.ndim - 2))
+        noise = jax.random.normal(noise_key, leaf.shape) * 3.0
+        return jnp.where(mask, noise.astype(leaf.dtype), leaf)
+
+    t = batch.transition
+    keys = jax.random.split(jax.random.key(7), 5)
+    scrambled = batch.replace(
+        transition=t.replace(
+            model_obs=_scramble(t.model_obs, keys[0]),
+            log_prob=_scramble(t.log_prob, keys[1]),
+            value=_scramble(t.value, keys[2]),
+        ),
+        advantages=_scramble(batch.advantages, keys[3]),
+        targets=_scramble(batch.targets, keys[4]),
+    )
+    grad_fn = jax.grad(lambda p, b: ppo_loss(p, trainer.networks, b, trainer.ppo)[0])
+    clean, dirty = grad_fn(state.params, batch), grad_fn(state.params, scrambled)
+    for a, b in zip(jax.tree.leaves(clean), jax.tree.leaves(dirty), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_multi_task_reports_each_task(key):
+    trainer = _multi_task_trainer()
+    _, metrics = trainer.update(trainer.init(key))
+    for name in ("return/nback", "return/simple_spread", "loss/total"):
+        assert np.isfinite(metrics[name]).all(), name
+
+
+def test_truncation_bootstrap_is_the_critic_on_final_obs_after_the_step(key):
+    """Every env truncates at the third step (max_steps 3): its final_value must be the GRU
+    critic's value of the pre-reset observation, read with the memory after the step (not the
+    one before it); with bootstrapping off it is exactly 0."""
+    config = tiny_config(
+        "simple_spread", "gru", env_params={"max_steps": 3}, ppo={"critic": "independent"}
+    )
+    trainer = Trainer(config)
+    layout, networks = trainer.layout, trainer.networks
+    state = jax.tree.map(lambda x: x[0], trainer.init(key))
+    runner = state.runner
+    for step_key in jax.random.split(jax.random.key(2), 2):
+        runner, _ = rollout_step(layout, networks, state.params, runner, step_key)
+    env_keys = jax.random.split(jax.random.key(3), 1)
+    noise = action_noise(jax.random.key(4), layout, 1)[0]
+    after, (transition, _) = _act_and_step(
+        layout, networks, state.params, runner, env_keys, noise, True
+    )
+    assert np.asarray(transition.done).all() and not np.asarray(transition.terminated).any()
+    # the same env step by hand gives the pre-reset observation
+    log_state = runner.tasks[0].log_state
+    info = layout.tasks[0].logged_env.step(env_keys[0], log_state, transition.action)[-1]
+    critic_obs = jnp.zeros((*transition.value.shape, 0), jnp.float32)
+    no_reset = jnp.zeros(transition.value.shape, bool)
+
+    def _value(actor_carry, critic_carry):
+        return networks.evaluate(
+            state.params, actor_carry, critic_carry, info["final_obs"], critic_obs, no_reset
+        )[-1]
+
+    expected = _value(after.actor_carry, after.critic_carry)
+    np.testing.assert_allclose(transition.final_value, expected, rtol=1e-5, atol=1e-6)
+    before = _value(runner.actor_carry, runner.critic_carry)
+    assert not np.allclose(before, expected, atol=1e-4)  # the memory after the step matters
+    _, (off, _) = _act_and_step(layout, networks, state.params, runner, env_keys, noise, False)
+    np.testing.assert_array_equal(off.final_value, 0.0)
 
 
 def test_k_single_updates_equal_one_call_of_k_updates(key):

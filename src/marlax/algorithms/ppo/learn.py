@@ -25,6 +25,7 @@ from marlax.algorithms.common.losses import (
 from marlax.algorithms.common.shuffle import permutation
 from marlax.algorithms.ppo.networks import Networks, Params
 from marlax.algorithms.ppo.types import Transition
+from marlax.config.schema import PPOConfig
 from marlax.models.heads import distribution
 
 
@@ -106,18 +107,19 @@ def make_batch(
 
 
 def ppo_loss(
-    params: Params, networks: Networks, batch: Batch, ppo: Any
+    params: Params, networks: Networks, batch: Batch, ppo: PPOConfig
 ) -> tuple[jax.Array, LossMetrics]:
     """Clipped surrogate + value_coef * value loss - entropy_coef * entropy on one minibatch."""
     t = batch.transition
-    _, (policy_output, value) = networks.actor.apply(
-        params["actor"], batch.actor_carry, t.model_obs, t.reset, method="sequence"
+    *_, policy_output, value = networks.evaluate(
+        params,
+        batch.actor_carry,
+        batch.critic_carry,
+        t.model_obs,
+        t.critic_obs,
+        t.reset,
+        sequence=True,
     )
-    if networks.critic is not None:
-        critic_input = t.critic_obs if networks.centralised else t.model_obs
-        _, (_, value) = networks.critic.apply(
-            params["critic"], batch.critic_carry, critic_input, t.reset, method="sequence"
-        )
     legal = None if t.legal_mask.shape[-1] == 0 else t.legal_mask
     policy = distribution(policy_output, legal)
     log_prob = policy.log_prob(t.action)
@@ -160,7 +162,7 @@ def learn(
     params: Params,
     opt_state: Any,
     batch: Batch,
-    ppo: Any,
+    ppo: PPOConfig,
 ) -> tuple[Params, Any, LossMetrics]:
     """`ppo.num_epochs` passes of `ppo.num_minibatches` gradient steps.
 

@@ -9,9 +9,10 @@ import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.ppo.tasks import TaskLayout
+from marlax.config.schema import ModelConfig
 from marlax.envs.spaces import Box, Discrete
 from marlax.models.base import RecurrentModel
-from marlax.models.registry import make_model, make_model_for_spaces
+from marlax.models.registry import has_memory, make_model, make_model_for_spaces
 
 Params = dict[str, Any]
 """`{"actor": actor params, "critic": critic params}` (the critic only for MAPPO)."""
@@ -26,14 +27,52 @@ class Networks:
         critic: a separate value network, on the agent's own observation ("independent")
             or on the global state ("centralised"); None when "shared".
         centralised: the critic reads the centralised input (`TaskLayout.critic_obs`).
-        feed_forward: True when the actor has no memory ("mlp"): learning then shuffles single
-            steps instead of whole sequences.
     """
 
     actor: RecurrentModel
     critic: RecurrentModel | None
-    feed_forward: bool
     centralised: bool = False
+
+    @property
+    def feed_forward(self) -> bool:
+        """The actor has no memory ("mlp"): learning then shuffles single steps instead of
+        whole sequences."""
+        return not has_memory(self.actor)
+
+    def evaluate(
+        self,
+        params: Params,
+        actor_carry: Any,
+        critic_carry: Any,
+        model_obs: jax.Array,
+        critic_obs: jax.Array,
+        reset: jax.Array,
+        *,
+        sequence: bool = False,
+    ) -> tuple[Any, Any, Any, jax.Array]:
+        """The actor (and critic) on one step, or on a whole sequence: what acting and the
+        loss both read.
+
+        Args:
+            actor_carry, critic_carry: memories [*batch, ...] before the step (sequence).
+            model_obs: [*batch, *obs_shape] ([T, *batch, ...] for a sequence).
+            critic_obs: f32[*batch, S] centralised-critic input (S = 0 unless centralised).
+            reset: bool[*batch] ([T, *batch]) an episode starts here: the memory is cleared.
+            sequence: run the models' `sequence` method over a leading time axis.
+
+        Returns:
+            (actor carry, critic carry, policy output, value f32[*batch] or f32[T, *batch]).
+        """
+        method = "sequence" if sequence else "__call__"
+        actor_carry, (policy_output, value) = self.actor.apply(
+            params["actor"], actor_carry, model_obs, reset, method=method
+        )
+        if self.critic is not None:
+            critic_input = critic_obs if self.centralised else model_obs
+            critic_carry, (_, value) = self.critic.apply(
+                params["critic"], critic_carry, critic_input, reset, method=method
+            )
+        return actor_carry, critic_carry, policy_output, value
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> tuple[Any, Any]:
         """(actor carry, critic carry) for fresh episodes; the critic's is () when "shared"."""
@@ -58,7 +97,7 @@ class Networks:
         return params
 
 
-def make_networks(model_config: Any, layout: TaskLayout, critic: str) -> Networks:
+def make_networks(model_config: ModelConfig, layout: TaskLayout, critic: str) -> Networks:
     """Build the actor (and critic) from a `ModelConfig` and the joint task layout.
 
     Args:
@@ -98,6 +137,5 @@ def make_networks(model_config: Any, layout: TaskLayout, critic: str) -> Network
     return Networks(
         actor=actor,
         critic=critic_model,
-        feed_forward=model_config.name == "mlp",
         centralised=critic == "centralised",
     )

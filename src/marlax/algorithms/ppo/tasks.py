@@ -12,6 +12,7 @@ A single task passes through unchanged (no task id, no padding).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import jax
@@ -20,7 +21,7 @@ import numpy as np
 
 from marlax.envs.base import Env
 from marlax.envs.spaces import Box, Discrete, Space
-from marlax.envs.wrappers import VectorEnv
+from marlax.envs.wrappers import LogWrapper, VectorEnv
 
 
 def _is_grid(space: Space) -> bool:
@@ -43,9 +44,15 @@ class Task:
     num_envs: int
     num_resets: int | None = None
 
-    @property
+    @cached_property
     def vector_env(self) -> VectorEnv:
+        """The B_i copies with auto-reset (built once)."""
         return VectorEnv(self.env, num_envs=self.num_envs, num_resets=self.num_resets)
+
+    @cached_property
+    def logged_env(self) -> LogWrapper:
+        """`vector_env` with episode returns and lengths: what the PPO rollout steps."""
+        return LogWrapper(self.vector_env)
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class TaskLayout:
         """Where each task's envs start on the joint env axis."""
         return tuple(int(x) for x in np.cumsum([0] + [t.num_envs for t in self.tasks])[:-1])
 
-    @property
+    @cached_property
     def action_space(self) -> Space:
         """Discrete(A_max) for discrete tasks; a single continuous task keeps its Box."""
         spaces = [task.env.action_space for task in self.tasks]
@@ -89,7 +96,7 @@ class TaskLayout:
     def continuous(self) -> bool:
         return not isinstance(self.action_space, Discrete)
 
-    @property
+    @cached_property
     def observation_space(self) -> Box:
         """The padded per-agent observation space the model sees."""
         spaces = [task.env.observation_space for task in self.tasks]
@@ -107,13 +114,17 @@ class TaskLayout:
     @property
     def agent_valid(self) -> jax.Array:
         """bool[B_total, N_max]: real agents (not padding)."""
+        return jnp.asarray(self._agent_valid)
+
+    @cached_property
+    def _agent_valid(self) -> np.ndarray:
         rows = [
             np.broadcast_to(
                 np.arange(self.max_agents) < task.env.num_agents, (task.num_envs, self.max_agents)
             )
             for task in self.tasks
         ]
-        return jnp.asarray(np.concatenate(rows, axis=0))
+        return np.concatenate(rows, axis=0)
 
     def model_obs(self, task_index: int, obs: jax.Array) -> jax.Array:
         """One task's observations as the model sees them.
@@ -166,14 +177,21 @@ class TaskLayout:
 
     def critic_size(self) -> int:
         """S_max + N_max (+ M): what the centralised critic reads per agent."""
+        task_ids = self.num_tasks if self.multi_task else 0
+        return self._global_state_size + self.max_agents + task_ids
+
+    @cached_property
+    def _global_state_size(self) -> int:
+        """S_max: the largest flattened global state of the tasks (traced once, shapes only)."""
         sizes = []
         for task in self.tasks:
             obs_space = task.env.observation_space
-            dummy_obs = jnp.zeros((task.env.num_agents, *obs_space.shape), obs_space.dtype)
+            obs_shape = (task.env.num_agents, *obs_space.shape)
+            dummy_obs = jax.ShapeDtypeStruct(obs_shape, obs_space.dtype)
             _, dummy_state = jax.eval_shape(task.env.reset, jax.random.key(0))
             shape = jax.eval_shape(task.env.global_state, dummy_state, dummy_obs).shape
             sizes.append(int(np.prod(shape)))
-        return max(sizes) + self.max_agents + (self.num_tasks if self.multi_task else 0)
+        return max(sizes)
 
     def critic_obs(self, task_index: int, env_state: Any, obs: jax.Array) -> jax.Array:
         """Per-agent centralised-critic input: [global state, agent one-hot, task one-hot].
@@ -189,9 +207,7 @@ class TaskLayout:
         global_state = jax.vmap(task.env.global_state)(env_state, obs).astype(jnp.float32)
         global_state = global_state.reshape(global_state.shape[0], -1)
         batch = global_state.shape[0]
-        parts_size = (
-            self.critic_size() - self.max_agents - (self.num_tasks if self.multi_task else 0)
-        )
+        parts_size = self._global_state_size
         global_state = jnp.pad(global_state, [(0, 0), (0, parts_size - global_state.shape[1])])
         parts = [
             jnp.broadcast_to(global_state[:, None, :], (batch, self.max_agents, parts_size)),

@@ -12,9 +12,9 @@ depend on the sharding, so training equals single-device training up to float re
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,13 +26,15 @@ from marlax.algorithms.ppo.rollout import reset_runner
 from marlax.algorithms.ppo.tasks import Task, TaskLayout
 from marlax.algorithms.ppo.types import TrainState
 from marlax.algorithms.ppo.update import make_optimizer, ppo_update, task_labels
+from marlax.config.schema import TrainConfig
 from marlax.envs.registry import make
 from marlax.validate import require, require_positive_int
 
 DATA_AXIS = "data"
+logger = logging.getLogger(__name__)
 
 
-def build_layout(config: Any) -> TaskLayout:
+def build_layout(config: TrainConfig) -> TaskLayout:
     """The tasks of a `TrainConfig`, each env built from the registry."""
     tasks = tuple(
         Task(spec.name, make(spec.name, **dict(spec.params)), spec.num_envs, spec.num_resets)
@@ -51,7 +53,7 @@ def _strong(leaf: jax.Array) -> jax.Array:
 class Trainer:
     """PPO on the tasks of a `TrainConfig` (see the module docstring for the call pattern)."""
 
-    def __init__(self, config: Any, devices: list | None = None) -> None:
+    def __init__(self, config: TrainConfig, devices: list | None = None) -> None:
         self.config = config
         self.ppo = config.ppo
         self.layout = build_layout(config)
@@ -74,22 +76,35 @@ class Trainer:
         return self.ppo.rollout_length * self.layout.total_envs
 
     def _pick_devices(self, devices: list | None) -> list:
+        """The devices to shard the env batch over.
+
+        `run.devices` set: exactly that many (each task's num_envs must split evenly, checked
+        by the config). Unset: the most local devices that split every task's num_envs, said
+        in the log when that is fewer than are available (an odd num_envs trains on one).
+        """
         if devices is not None:
             return list(devices)
         available = jax.local_devices()
-        wanted = self.config.run.devices or len(available)
-        require(
-            wanted <= len(available),
-            "run.devices",
-            wanted,
-            f"at most the {len(available)} local devices",
-        )
-        for task in self.layout.tasks:
-            if task.num_envs % wanted:
-                # fall back to the largest device count that splits every task's envs
-                wanted = int(np.gcd.reduce([t.num_envs for t in self.layout.tasks] + [wanted]))
-                break
-        return available[:wanted]
+        wanted = self.config.run.devices
+        if wanted is not None:
+            require(
+                wanted <= len(available),
+                "run.devices",
+                wanted,
+                f"at most the {len(available)} local devices",
+            )
+            return available[:wanted]
+        env_counts = [task.num_envs for task in self.layout.tasks]
+        usable = max(n for n in range(1, len(available) + 1) if all(b % n == 0 for b in env_counts))
+        if usable < len(available):
+            logger.warning(
+                "training on %d of %d local devices: num_envs %s must split evenly over them "
+                "(set run.devices or a num_envs divisible by the device count)",
+                usable,
+                len(available),
+                env_counts,
+            )
+        return available[:usable]
 
     # ---- shardings -------------------------------------------------------------------------
 

@@ -5,20 +5,25 @@ Per-seed shapes; the trainer adds a leading seed axis S to every leaf of `TrainS
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 from flax import struct
+
+from marlax.envs.wrappers import LogState
 
 
 @struct.dataclass
 class TaskRunner:
     """The running episodes of one task."""
 
-    env_state: Any  # [B_i] batched env state
+    log_state: LogState  # [B_i] env state and running episode returns/lengths (LogWrapper)
     obs: jax.Array  # [B_i, N_i, *obs_shape_i] current observations
-    episode_return: jax.Array  # f32[B_i, N_i] return so far of the running episodes
-    episode_length: jax.Array  # i32[B_i]
+
+    @property
+    def env_state(self) -> Any:
+        """[B_i] the batched env state itself."""
+        return self.log_state.env_state
 
 
 @struct.dataclass
@@ -57,6 +62,16 @@ class Transition:
     terminated: jax.Array  # bool[B, N] ... in a terminal state (no bootstrap)
     final_value: jax.Array  # f32[B, N] V(final_obs) for bootstrapping through truncation
     legal_mask: jax.Array  # bool[B, N, A] legal actions; bool[B, N, 0] for continuous actions
+
+
+class TaskStep(NamedTuple):
+    """What one step of one task's envs gave back (leading axis B_i)."""
+
+    reward: jax.Array  # f32[B_i, N_max] (0 for padded agents)
+    done: jax.Array  # bool[B_i]
+    terminated: jax.Array  # bool[B_i]
+    final_obs: jax.Array  # [B_i, N_i, ...] the observation the episode ended on
+    final_state: Any  # [B_i] the env state it ended in
 
 
 @struct.dataclass

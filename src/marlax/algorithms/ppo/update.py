@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 import optax
@@ -13,9 +11,10 @@ from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.algorithms.ppo.types import EpisodeStats, TrainState
+from marlax.config.schema import PPOConfig
 
 
-def make_optimizer(ppo: Any, num_updates: int) -> optax.GradientTransformation:
+def make_optimizer(ppo: PPOConfig, num_updates: int) -> optax.GradientTransformation:
     """Adam (eps 1e-5) after global-norm clipping; the learning rate falls linearly to 0 over
     the run when `ppo.anneal_lr` (per update, as in PureJaxRL/JaxMARL)."""
     steps_per_update = ppo.num_epochs * ppo.num_minibatches
@@ -73,7 +72,7 @@ def ppo_update(
     layout: TaskLayout,
     networks: Networks,
     optimizer: optax.GradientTransformation,
-    ppo: Any,
+    ppo: PPOConfig,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
     """Collect `ppo.rollout_length` steps, compute GAE, run the epochs.
 

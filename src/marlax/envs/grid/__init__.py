@@ -1,4 +1,7 @@
-"""Shared pieces of the grid worlds: tile ids, map noise, egocentric views, rendering.
+"""Shared pieces of the grid worlds: tile ids, map noise, spawn cells, egocentric views,
+rendering, and the one check of their shared settings (`settings.require_grid_settings`).
+
+Env folders import from here, never from a sibling env.
 
 Conventions for every grid world:
 - maps are indexed `[x, y]` with shape `[W, H]`; positions are `i32[..., 2]` as (x, y);

@@ -1,4 +1,8 @@
-"""LogWrapper: episode returns and lengths, reported when an episode ends."""
+"""LogWrapper: episode returns and lengths, reported when an episode ends.
+
+The one episode logger of marlax: PPO's rollout steps `LogWrapper(VectorEnv(env))` and reads
+its episode metrics from the `returned_episode*` fields below.
+"""
 
 from __future__ import annotations
 
