@@ -51,6 +51,8 @@ STEPS_PER_CALL = 262_144
 """Default U = max(1, this // (B * T)): about the same env steps in every timed call."""
 LIBRARIES = ("jaxmarl", "marlax", "marlax-nobootstrap", "marlax-shared", "marlax-transformer")
 TRANSFORMER = LIBRARIES[-1]
+CELL_TIMEOUT_S = 1800
+"""A cell's subprocess is abandoned (reported as an error row) after this many seconds."""
 
 
 def marlax_config(
@@ -220,7 +222,14 @@ def run_cell_subprocess(
     command += ["--updates", str(num_updates), "--repeats", str(repeats)]
     command += ["--cell-seeds", str(num_seeds)]
     command += ["--transformer", json.dumps(transformer)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=CELL_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        # JaxMARL's vmap(train) over seeds now and then deadlocks on a 2-core XLA:CPU host
+        error = f"no result in {CELL_TIMEOUT_S} s (hung)"
+        return {"library": library, "num_seeds": num_seeds, "num_envs": num_envs, "error": error}
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line.removeprefix("RESULT "))

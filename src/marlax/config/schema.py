@@ -50,8 +50,10 @@ class TaskConfig:
     """Parallel copies of this environment B_i (>= 1)."""
     params: dict[str, Any] = spec({}, mapping())
     """Environment settings, passed as `make(name, **params)`; JSON lists become tuples."""
-    num_resets: int | None = spec(None, optional(integer(1), "exact resets"))
-    """Fresh episodes drawn per step by `VectorEnv` (1..num_envs); None = reset exactly."""
+    num_resets: int | None = spec(None, optional(integer(1), "reset every env every step"))
+    """Reset pool of `VectorEnv` (1..num_envs): at most this many resets are computed on a
+    step where no more envs finish (all of them when more do); exact either way. None =
+    reset every env every step."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -160,7 +162,8 @@ class RunConfig:
     name: str | None = spec(None, optional(string(forbidden="/\\"), "a fresh name"))
     """Run folder name under runs_dir; None = a fresh adjective-animal-NN."""
     devices: int | None = spec(None, optional(integer(1), "all local devices"))
-    """Local devices to shard the env batch over (must divide every num_envs); None = all."""
+    """Local devices to shard the env batch over (must divide every num_envs); None = the most
+    local devices that divide every num_envs (logged when fewer than all)."""
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import optax
 
-from marlax.algorithms.ppo.learn import advantages_and_targets, learn, make_batch
+from marlax.algorithms.ppo.learn import Batch, advantages_and_targets, learn, make_batch
 from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.tasks import TaskLayout
-from marlax.algorithms.ppo.types import EpisodeStats, TrainState
+from marlax.algorithms.ppo.types import EpisodeStats, RunnerState, TrainState
 from marlax.config.schema import PPOConfig
 
 
@@ -67,19 +69,24 @@ def episode_metrics(layout: TaskLayout, stats: EpisodeStats) -> dict[str, jax.Ar
     return metrics
 
 
-def ppo_update(
-    state: TrainState,
-    layout: TaskLayout,
-    networks: Networks,
-    optimizer: optax.GradientTransformation,
-    ppo: PPOConfig,
-) -> tuple[TrainState, dict[str, jax.Array]]:
-    """Collect `ppo.rollout_length` steps, compute GAE, run the epochs.
+class Collected(NamedTuple):
+    """What one update's rollout gathered for learning (one seed)."""
 
-    Returns:
-        (the next TrainState, metrics: f32[] each, see `episode_metrics` and `loss/*`).
-    """
-    key, rollout_key, learn_key = jax.random.split(state.key, 3)
+    runner: RunnerState
+    """Where the next rollout continues."""
+    batch: Batch
+    """The learning batch: transitions, advantages, targets, memory at the rollout start."""
+    stats: EpisodeStats
+    """[T, B_total] the episodes that ended during the rollout."""
+    learn_key: jax.Array
+    """key[]: the epochs' minibatch shuffles."""
+    next_key: jax.Array
+    """key[]: the seed's key for the next update."""
+
+
+def collect(state: TrainState, layout: TaskLayout, networks: Networks, ppo: PPOConfig) -> Collected:
+    """Collect `ppo.rollout_length` steps and compute GAE: the acting half of an update."""
+    next_key, rollout_key, learn_key = jax.random.split(state.key, 3)
     start = state.runner
     runner, transitions, stats, last_value = rollout(
         rollout_key,
@@ -100,10 +107,50 @@ def ppo_update(
         start.actor_carry,
         start.critic_carry,
     )
+    return Collected(runner, batch, stats, learn_key, next_key)
+
+
+def improve(
+    state: TrainState,
+    collected: Collected,
+    layout: TaskLayout,
+    networks: Networks,
+    optimizer: optax.GradientTransformation,
+    ppo: PPOConfig,
+) -> tuple[TrainState, dict[str, jax.Array]]:
+    """Run the epochs on a collected batch: the learning half of an update.
+
+    Returns:
+        (the next TrainState, metrics: f32[] each, see `episode_metrics` and `loss/*`).
+    """
     params, opt_state, losses = learn(
-        learn_key, networks, optimizer, state.params, state.opt_state, batch, ppo
+        collected.learn_key,
+        networks,
+        optimizer,
+        state.params,
+        state.opt_state,
+        collected.batch,
+        ppo,
     )
-    metrics = episode_metrics(layout, stats)
+    metrics = episode_metrics(layout, collected.stats)
     metrics.update({f"loss/{name}": value for name, value in losses._asdict().items()})
-    next_state = TrainState(params, opt_state, runner, key, state.update + 1)
+    next_state = TrainState(
+        params, opt_state, collected.runner, collected.next_key, state.update + 1
+    )
     return next_state, metrics
+
+
+def ppo_update(
+    state: TrainState,
+    layout: TaskLayout,
+    networks: Networks,
+    optimizer: optax.GradientTransformation,
+    ppo: PPOConfig,
+) -> tuple[TrainState, dict[str, jax.Array]]:
+    """One whole update of one seed: `collect`, then `improve`.
+
+    Returns:
+        (the next TrainState, metrics: f32[] each, see `episode_metrics` and `loss/*`).
+    """
+    collected = collect(state, layout, networks, ppo)
+    return improve(state, collected, layout, networks, optimizer, ppo)
