@@ -1,7 +1,7 @@
 """Where a PPO update's time goes on simple_spread (JaxMARL's IPPO settings), piece by piece.
 
 Times, with `jit` and `block_until_ready` (median of `--repeats` after a warm-up, by
-`marlax.coordination.profiling.measure`):
+`marlax.bench.profiling.measure`):
 - the whole update vs the rollout alone (the rest is GAE + the learning epochs);
 - one minibatch's actor + critic fwd+bwd on a [1, K, D] input vs on [K, D] with plain
   `nn.Dense`, and with marlax's `dense` (2-D contractions), and JaxMARL's network on [K, D];

@@ -44,6 +44,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jaxmarl_ippo import JAXMARL_IPPO_MPE_CONFIG
+from marlax._xla_flags import with_safe_cpu_scheduler
 
 MARLAX_RETURN_KEY = "return"
 """marlax's per-update metric: mean per-agent return of the episodes ended in the rollout."""
@@ -51,7 +52,7 @@ STEPS_PER_CALL = 262_144
 """Default U = max(1, this // (B * T)): about the same env steps in every timed call."""
 LIBRARIES = ("jaxmarl", "marlax", "marlax-nobootstrap", "marlax-shared", "marlax-transformer")
 TRANSFORMER = LIBRARIES[-1]
-CELL_TIMEOUT_S = 1800
+CELL_TIMEOUT_S = 900
 """A cell's subprocess is abandoned (reported as an error row) after this many seconds."""
 
 
@@ -222,12 +223,19 @@ def run_cell_subprocess(
     command += ["--updates", str(num_updates), "--repeats", str(repeats)]
     command += ["--cell-seeds", str(num_seeds)]
     command += ["--transformer", json.dumps(transformer)]
+    # every cell, JaxMARL's included, runs with the XLA:CPU scheduler flag `import marlax`
+    # sets: without it JaxMARL's vmap(train) over seeds deadlocks here as marlax's did
+    environ = dict(os.environ, XLA_FLAGS=with_safe_cpu_scheduler(os.environ.get("XLA_FLAGS", "")))
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, check=False, timeout=CELL_TIMEOUT_S
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=CELL_TIMEOUT_S,
+            env=environ,
         )
     except subprocess.TimeoutExpired:
-        # JaxMARL's vmap(train) over seeds now and then deadlocks on a 2-core XLA:CPU host
         error = f"no result in {CELL_TIMEOUT_S} s (hung)"
         return {"library": library, "num_seeds": num_seeds, "num_envs": num_envs, "error": error}
     for line in done.stdout.splitlines():
@@ -259,7 +267,11 @@ def _parse_shape(text: str) -> tuple[int, int]:
 
 def _rows(results: list[dict]) -> list[list[str]]:
     """Table rows; ratio = marlax / JaxMARL env-steps/s at the same S x B."""
-    peer = {_shape(r): r["steps_per_s"] for r in results if r["library"] == "jaxmarl"}
+    peer = {
+        _shape(r): r["steps_per_s"]
+        for r in results
+        if r["library"] == "jaxmarl" and "error" not in r
+    }
     rows = []
     for r in results:
         if "error" in r:

@@ -25,7 +25,14 @@ from marlax.algorithms.ppo.networks import Networks, make_networks
 from marlax.algorithms.ppo.rollout import reset_runner
 from marlax.algorithms.ppo.tasks import Task, TaskLayout
 from marlax.algorithms.ppo.types import TrainState
-from marlax.algorithms.ppo.update import make_optimizer, ppo_update, task_labels
+from marlax.algorithms.ppo.update import (
+    Collected,
+    collect,
+    improve,
+    make_optimizer,
+    ppo_update,
+    task_labels,
+)
 from marlax.config.schema import TrainConfig
 from marlax.envs.registry import make
 from marlax.validate import require, require_positive_int
@@ -148,7 +155,30 @@ class Trainer:
     def _updates_seeds(
         self, state: TrainState, num_updates: int | None = None
     ) -> tuple[TrainState, dict]:
-        return jax.vmap(partial(self._updates_one, num_updates=num_updates))(state)
+        """`num_updates` updates of every seed; metrics f32[S, U] each.
+
+        One seed: `_updates_one`. Several: each update collects for all seeds at once (a vmap
+        over seeds of the rollout and GAE) and then learns one seed after another (`lax.map`).
+        Vmapping the learning too turns every dense layer into an [S, K, D] batched matmul,
+        which XLA:CPU ran ~13% slower per env step at 10 seeds x 16 envs than plain [K, D]
+        ones (BENCHMARKS.md, training throughput); the map keeps them 2-D.
+        """
+        if self.config.run.num_seeds == 1:
+            return jax.vmap(partial(self._updates_one, num_updates=num_updates))(state)
+
+        def _collect(seed_state: TrainState) -> Collected:
+            return collect(seed_state, self.layout, self.networks, self.ppo)
+
+        def _improve(pair: tuple[TrainState, Collected]) -> tuple[TrainState, dict]:
+            return improve(*pair, self.layout, self.networks, self.optimizer, self.ppo)
+
+        def _body(carry: TrainState, _: None) -> tuple[TrainState, dict]:
+            """Carries every seed's state; stacks metrics f32[S] per update."""
+            return jax.lax.map(_improve, (carry, jax.vmap(_collect)(carry)))
+
+        length = num_updates or self.config.run.log_every
+        state, metrics = jax.lax.scan(_body, state, None, length=length)
+        return state, jax.tree.map(lambda metric: jnp.swapaxes(metric, 0, 1), metrics)
 
     def _compiled(self) -> None:
         if self._init is not None:
