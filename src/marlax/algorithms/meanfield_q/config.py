@@ -23,6 +23,7 @@ from marlax.validate import (
     is_int,
     is_number,
     require,
+    require_bool,
     require_choice,
     require_fraction,
     require_int,
@@ -152,8 +153,7 @@ def _simulation(raw: Any) -> SimulationConfig:
 def _visualization(raw: Any) -> tuple[bool, str]:
     raw = _mapping(raw, "visualization", ("save_plot", "plot_filename"), ())
     save_plot = raw.get("save_plot", True)
-    if not isinstance(save_plot, bool):
-        raise ConfigError("visualization.save_plot", save_plot, "true or false")
+    require_bool("visualization.save_plot", save_plot)
     filename = raw.get("plot_filename", "cumulative_rewards.png")
     bad = not isinstance(filename, str) or not filename or filename.startswith(".")
     if bad or "/" in filename or "\\" in filename or not filename.endswith(".png"):

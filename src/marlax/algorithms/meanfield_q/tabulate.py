@@ -13,7 +13,6 @@ child process with resource limits (`isolation.py`); `trust=True` runs them in-p
 from __future__ import annotations
 
 import functools
-import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from marlax.algorithms.meanfield_q.constants import FUNCTION_ARGUMENTS, TABULATI
 from marlax.algorithms.meanfield_q.isolation import Report, SandboxLimits, run_isolated
 from marlax.algorithms.meanfield_q.sandbox import compile_function, resolve_reference
 from marlax.errors import ConfigError
+from marlax.validate import is_number
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,6 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _is_finite_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int beyond float range
-        return False
-
-
 def _call(name: str, function: Callable[..., Any], inputs: tuple) -> Any:
     try:
         return function(*inputs)
@@ -107,7 +98,7 @@ def _tabulate(
         for _ in range(samples):
             output = _call(name, function, inputs)
             if index_of is None:
-                if not _is_finite_number(output):
+                if not is_number(output):
                     raise ConfigError(
                         f"environment.functions.{name}",
                         f"{_describe(name, inputs)} -> {_shown(output)}",
@@ -115,7 +106,7 @@ def _tabulate(
                     )
                 table[position] += float(output)
             else:
-                hashable = isinstance(output, int | float) and not isinstance(output, bool)
+                hashable = is_number(output)
                 if not hashable or output not in index_of:
                     raise ConfigError(
                         f"environment.functions.{name}",
