@@ -1,8 +1,7 @@
 """Actions for watching an env: uniform legal actions, and one agent driven by a key press.
 
 The policy protocol itself (`Policy`, `MemoryPolicy`, `StatelessPolicy`) lives in
-`marlax.algorithms.common.policy`, where every learner implements it; the names are
-re-exported here for code that plays policies through `marlax.play.policy`.
+`marlax.algorithms.common.policy`, where every learner implements it.
 """
 
 from __future__ import annotations
@@ -13,15 +12,12 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from marlax.algorithms.common.policy import MemoryPolicy, Policy, StatelessPolicy
+from marlax.algorithms.common.policy import Policy
 from marlax.envs.base import Env
 from marlax.envs.spaces import Discrete
 
 __all__ = [
-    "MemoryPolicy",
-    "Policy",
     "RandomPolicy",
-    "StatelessPolicy",
     "random_actions",
     "random_policy",
     "with_controlled_agent",

@@ -22,9 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from marlax.algorithms.common.policy import MemoryPolicy, Policy, StatelessPolicy
 from marlax.envs.base import Env
 from marlax.envs.wrappers.autoreset import AutoReset
-from marlax.play.policy import MemoryPolicy, Policy, StatelessPolicy, random_policy
+from marlax.play.policy import random_policy
 
 
 @struct.dataclass
