@@ -26,7 +26,11 @@ __all__ = [
 
 @struct.dataclass
 class RandomPolicy:
-    """The `MemoryPolicy` that plays `random_actions` for every agent (no memory)."""
+    """The `MemoryPolicy` that plays `random_actions` for every agent (no memory).
+
+    Not `StatelessPolicy(random_policy(env))`: that wraps a fresh closure, which hashes by
+    identity, so every session would compile its step again; this one hashes by `env`.
+    """
 
     env: Env = struct.field(pytree_node=False)
 
