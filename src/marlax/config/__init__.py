@@ -8,10 +8,18 @@ See `schema.py` for every field (meaning, unit, valid range) and `load.py` for t
 """
 
 from marlax.config.load import config_to_dict, load_config, load_from_dict
-from marlax.config.schema import ModelConfig, PPOConfig, RunConfig, TaskConfig, TrainConfig
+from marlax.config.schema import (
+    ModelConfig,
+    OptimizerConfig,
+    PPOConfig,
+    RunConfig,
+    TaskConfig,
+    TrainConfig,
+)
 
 __all__ = [
     "ModelConfig",
+    "OptimizerConfig",
     "PPOConfig",
     "RunConfig",
     "TaskConfig",

@@ -5,7 +5,7 @@
     load_from_dict(config_to_dict(config)) == config
 
 The JSON has the sections `envs` (a list of tasks; `env: {...}` is shorthand for one),
-`model`, `ppo` and `run`; each key of a section is a field of its dataclass in
+`model`, `ppo`, `optimizer` and `run`; each key of a section is a field of its dataclass in
 `schema.py`. Every problem is a `ConfigError` whose field is the full dotted path
 (`ppo.learning_rate`, `envs.1.params.view_size`).
 """
@@ -21,11 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from marlax.config.overrides import apply_overrides
-from marlax.config.schema import ModelConfig, PPOConfig, RunConfig, TaskConfig, TrainConfig
+from marlax.config.schema import (
+    ModelConfig,
+    OptimizerConfig,
+    PPOConfig,
+    RunConfig,
+    TaskConfig,
+    TrainConfig,
+)
 from marlax.config.validators import suggestion
 from marlax.errors import ConfigError
 
-SECTIONS: dict[str, type] = {"model": ModelConfig, "ppo": PPOConfig, "run": RunConfig}
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "ppo": PPOConfig,
+    "optimizer": OptimizerConfig,
+    "run": RunConfig,
+}
 TOP_LEVEL_KEYS = ("env", "envs", *SECTIONS)
 DEFAULT_PRESET = "default.json"
 

@@ -25,6 +25,7 @@ from marlax.config.validators import (
     choice,
     instance_of,
     integer,
+    interval,
     mapping,
     number,
     optional,
@@ -38,6 +39,9 @@ from marlax.models.registry import CORES, list_models
 from marlax.validate import require
 
 CRITICS = ("independent", "centralised", "shared")
+VALUE_HEADS = ("mse", "hl_gauss")
+OPTIMIZERS = ("adam", "muon")
+DTYPES = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +96,9 @@ class ModelConfig:
     """Core settings, e.g. {"hidden_size": 128} for "gru"."""
     log_std_init: float = spec(0.0, number())
     """Initial log standard deviation of the Gaussian policy (continuous actions only)."""
+    dtype: str = spec("float32", choice(DTYPES))
+    """Compute dtype of the networks: "float32", or "bfloat16" (matmuls and activations in
+    bf16; parameters, optimiser state, carries stored between steps and the losses stay f32)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -135,11 +142,61 @@ class PPOConfig:
     bootstrap_truncation: bool = spec(True, boolean())
     """At a time limit, bootstrap from the value of the last observation (an extra critic pass
     per step). False treats time limits as terminal, as JaxMARL's and PureJaxRL's PPO do."""
+    value_head: str = spec("mse", choice(VALUE_HEADS))
+    """How the critic predicts and learns the value: "mse" (one output, squared error) or
+    "hl_gauss" (Farebrother et al. 2024: `value_bins` logits over `value_range`, the value is
+    their expectation, trained by cross-entropy against the target smoothed by a Gaussian of
+    width `value_sigma` bins). "hl_gauss" needs `value_clip_eps` = null: a cross-entropy has
+    no clipped form."""
+    value_bins: int = spec(51, integer(2))
+    """Histogram bins of the "hl_gauss" value head (>= 2)."""
+    value_range: tuple[float, float] = spec((-10.0, 10.0), interval())
+    """[low, high] the "hl_gauss" histogram covers; targets outside are clipped to it."""
+    value_sigma: float = spec(0.75, number(0.0, open_low=True))
+    """Gaussian smoothing of "hl_gauss" targets, as a fraction of the bin width (> 0; 0.75 in
+    the paper)."""
     critic: str = spec("independent", choice(CRITICS))
     """Value function: "independent" (IPPO: a separate network on the agent's own obs),
     "centralised" (MAPPO: a separate network on `env.global_state`) or "shared" (a value head
     on the policy network's torso: half the compute, but the value loss then shapes the
     policy's features)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        require(
+            self.value_head != "hl_gauss" or self.value_clip_eps is None,
+            "value_clip_eps",
+            self.value_clip_eps,
+            'null when value_head = "hl_gauss" (a cross-entropy value loss has no clipped form)',
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizerConfig:
+    """The gradient step after global-norm clipping (`ppo.max_grad_norm`); the learning rate
+    and its schedule are `ppo.learning_rate` and `ppo.anneal_lr` for every optimiser."""
+
+    name: str = spec("adam", choice(OPTIMIZERS))
+    """"adam", or "muon" (`optax.contrib.muon`: momentum orthogonalised by Newton-Schulz for
+    the 2-D weight matrices, Adam with the settings below for every other parameter)."""
+    b1: float = spec(0.9, number(0.0, 1.0, open_high=True))
+    """Adam's first-moment decay, in [0, 1) (Muon's Adam part too)."""
+    b2: float = spec(0.999, number(0.0, 1.0, open_high=True))
+    """Adam's second-moment decay, in [0, 1) (Muon's Adam part too)."""
+    eps: float = spec(1e-5, number(0.0, open_low=True))
+    """Adam's epsilon (> 0; 1e-5 as in PureJaxRL)."""
+    muon_beta: float = spec(0.95, number(0.0, 1.0, open_high=True))
+    """Muon's momentum decay, in [0, 1)."""
+    ns_steps: int = spec(5, integer(1))
+    """Newton-Schulz iterations that orthogonalise Muon's momentum (>= 1)."""
+    nesterov: bool = spec(True, boolean())
+    """Nesterov momentum for Muon."""
+    consistent_rms: float | None = spec(
+        0.2, optional(number(0.0, open_low=True), "optax's unscaled orthogonal update")
+    )
+    """Scale Muon's matrix updates to this RMS (> 0; 0.2 matches AdamW's typical update RMS,
+    so one learning rate serves both parts); null = optax's default scaling
+    sqrt(max(1, fan_out / fan_in))."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -186,6 +243,8 @@ class TrainConfig:
     """The policy/value network."""
     ppo: PPOConfig = spec(PPOConfig, instance_of(PPOConfig))
     """The learner."""
+    optimizer: OptimizerConfig = spec(OptimizerConfig, instance_of(OptimizerConfig))
+    """The gradient step (Adam or Muon)."""
     run: RunConfig = spec(RunConfig, instance_of(RunConfig))
     """Seeds, logging and the run folder."""
 
@@ -232,4 +291,15 @@ class TrainConfig:
         return max(task.make_env().num_agents for task in self.envs)
 
 
-__all__ = ["CRITICS", "ModelConfig", "PPOConfig", "RunConfig", "TaskConfig", "TrainConfig"]
+__all__ = [
+    "CRITICS",
+    "DTYPES",
+    "OPTIMIZERS",
+    "VALUE_HEADS",
+    "ModelConfig",
+    "OptimizerConfig",
+    "PPOConfig",
+    "RunConfig",
+    "TaskConfig",
+    "TrainConfig",
+]

@@ -97,6 +97,19 @@ def number(
     return check
 
 
+def interval() -> Check:
+    """Two finite numbers [low, high] with low < high (a JSON list; stored as a float tuple)."""
+
+    def check(field: str, value: Any) -> tuple[float, float]:
+        ok = isinstance(value, list | tuple) and len(value) == 2
+        ok = ok and all(validate.is_number(item) and math.isfinite(item) for item in value)
+        if not ok or not value[0] < value[1]:
+            raise ConfigError(field, value, "two finite numbers [low, high] with low < high")
+        return (float(value[0]), float(value[1]))
+
+    return check
+
+
 def boolean() -> Check:
     """true or false (0 and 1 are not booleans)."""
     return validate.require_bool
