@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,9 +97,16 @@ def cell_config(cell: Cell, budget_scale: float, num_seeds: int, extra: tuple[st
 
 
 def train(
-    config: Any, key: jax.Array, trainer: Trainer | None = None
+    config: Any,
+    key: jax.Array,
+    trainer: Trainer | None = None,
+    eval_points: int = 0,
+    on_eval: Callable[[Trainer, Any, int], None] | None = None,
 ) -> tuple[Trainer, Any, np.ndarray]:
     """Train every seed of `config` (reusing `trainer`'s compiled programs when given).
+
+    With `eval_points` K > 0, `on_eval(trainer, state, env_steps)` runs after K evenly spaced
+    host calls (the last one included), for a learning curve of evaluations.
 
     Returns:
         (trainer, final state, train returns f32[S, U]).
@@ -106,9 +114,16 @@ def train(
     trainer = trainer or Trainer(config)
     state = trainer.init(key)
     curves = []
-    for _ in range(trainer.num_updates // config.run.log_every):
+    calls = trainer.num_updates // config.run.log_every
+    for call in range(calls):
         state, metrics = trainer.update(state)
         curves.append(np.asarray(metrics["return"]))
+        if (
+            on_eval is not None
+            and eval_points
+            and (call + 1) * eval_points // calls != (call * eval_points // calls)
+        ):
+            on_eval(trainer, state, (call + 1) * config.run.log_every * config.steps_per_update)
     return trainer, state, np.concatenate(curves, axis=1)
 
 
@@ -119,8 +134,11 @@ def _eval_steps(trainer: Trainer) -> int:
     return max(task.env.max_steps for task in trainer.layout.tasks)
 
 
-def _policy_rewards(trainer: Trainer, params: Any, key: jax.Array) -> tuple[list, list, list]:
-    """One seed's trained policy (sampling its actions) from fresh episodes.
+def _policy_rewards(
+    trainer: Trainer, params: Any, key: jax.Array, greedy: bool = False
+) -> tuple[list, list, list]:
+    """One seed's trained policy (sampling its actions, or its mode when `greedy`) from fresh
+    episodes.
 
     Returns:
         per task: returns f32[B_i] and rewards f32[T_i, B_i, N_i] of each env's first
@@ -131,7 +149,9 @@ def _policy_rewards(trainer: Trainer, params: Any, key: jax.Array) -> tuple[list
     start = reset_runner(reset_key, layout, networks)
 
     def _body(runner: Any, step_key: jax.Array) -> tuple:
-        runner, (transition, stats) = rollout_step(layout, networks, params, runner, step_key)
+        runner, (transition, stats) = rollout_step(
+            layout, networks, params, runner, step_key, greedy=greedy
+        )
         return runner, (transition.reward, stats)
 
     steps = jax.random.split(roll_key, _eval_steps(trainer))
@@ -182,17 +202,21 @@ def evaluate(trainer: Trainer, params: Any, keys: jax.Array) -> dict[str, Any]:
 
     Returns:
         {"trained": [per task f32[S, B_i]], "random": [...], "accuracy": per task, for
-        n-back tasks {"trained": f32[S, max_n], "random": f32[S, max_n]} (NaN where no
-        episode drew that n), else None}.
+        n-back tasks {"trained": f32[S, max_n] (sampled actions), "greedy": f32[S, max_n]
+        (the policy's mode), "random": f32[S, max_n]} (NaN where no episode drew that n),
+        else None}.
     """
     if id(trainer) not in _EVAL_PROGRAMS:  # compile once per trainer
         _EVAL_PROGRAMS[id(trainer)] = (
             jax.jit(jax.vmap(lambda p, k: _policy_rewards(trainer, p, k))),
             jax.jit(jax.vmap(lambda k: _random_rewards(trainer, k))),
+            jax.jit(jax.vmap(lambda p, k: _policy_rewards(trainer, p, k, greedy=True))),
         )
-    policy_program, random_program = _EVAL_PROGRAMS[id(trainer)]
+    policy_program, random_program, greedy_program = _EVAL_PROGRAMS[id(trainer)]
     trained_returns, trained_rewards, start_states = policy_program(params, keys)
     random_returns, random_rewards = random_program(keys)
+    has_nback = any(task.name == "nback" for task in trainer.layout.tasks)
+    greedy_rewards = greedy_program(params, keys)[1] if has_nback else None
     accuracy = []
     for index, task in enumerate(trainer.layout.tasks):
         if task.name != "nback":
@@ -202,6 +226,7 @@ def evaluate(trainer: Trainer, params: Any, keys: jax.Array) -> dict[str, Any]:
         accuracy.append(
             {
                 "trained": nback_accuracy(np.asarray(trained_rewards[index]), lags, task.env.max_n),
+                "greedy": nback_accuracy(np.asarray(greedy_rewards[index]), lags, task.env.max_n),
                 "random": nback_accuracy(np.asarray(random_rewards[index]), lags, task.env.max_n),
             }
         )
@@ -251,10 +276,19 @@ def run_cell(
     seed: int,
     seed_loop: bool = False,
     extra: tuple[str, ...] = (),
+    eval_points: int = 0,
 ) -> list[dict]:
-    """Train and evaluate one cell (with `extra` overrides after its own); a row per task."""
+    """Train and evaluate one cell (with `extra` overrides after its own); a row per task.
+
+    `eval_points` K > 0 (vmapped seeds only) also evaluates K times during training and keeps
+    each task's n-back accuracy (or mean return) per point in the row's "progress"."""
     start = time.perf_counter()
     eval_keys = jax.random.split(jax.random.key(EVAL_SEED), num_seeds)
+    progress: list[tuple[int, dict]] = []
+
+    def _on_eval(trainer: Trainer, state: Any, env_steps: int) -> None:
+        progress.append((env_steps, evaluate(trainer, state.params, eval_keys)))
+
     if seed_loop:
         # one compiled single-seed program, seeds one after another (see `main --seed-loop`)
         config = cell_config(cell, budget_scale, 1, extra)
@@ -267,7 +301,9 @@ def run_cell(
         result = _stack_seeds([part[1] for part in parts])
     else:
         config = cell_config(cell, budget_scale, num_seeds, extra)
-        trainer, state, curves = train(config, jax.random.key(seed))
+        trainer, state, curves = train(
+            config, jax.random.key(seed), eval_points=eval_points, on_eval=_on_eval
+        )
         result = evaluate(trainer, state.params, eval_keys)
     seconds = time.perf_counter() - start
     rows = []
@@ -290,9 +326,21 @@ def run_cell(
                 else {k: v.tolist() for k, v in accuracy.items()},
                 "seconds": seconds,
                 "overrides": list(extra),
+                "progress": [_progress_point(steps, part, index) for steps, part in progress],
             }
         )
     return rows
+
+
+def _progress_point(env_steps: int, result: dict, index: int) -> dict:
+    """One evaluation during training: env steps, mean return, n-back accuracy (greedy)."""
+    accuracy = result["accuracy"][index]
+    return {
+        "env_steps": env_steps,
+        "trained": result["trained"][index].mean(axis=1).tolist(),
+        "greedy_accuracy": None if accuracy is None else accuracy["greedy"].tolist(),
+        "sampled_accuracy": None if accuracy is None else accuracy["trained"].tolist(),
+    }
 
 
 def _mean_std(values: list[float]) -> str:
@@ -320,20 +368,51 @@ def markdown(rows: list[dict], header: str) -> str:
         max_n = max(len(row["accuracy"]["trained"][0]) for row in nback)
         lines += [
             "",
-            "n-back accuracy per hidden lag n (mean over seeds; chance-level policy ~0.5):",
+            "n-back accuracy per hidden lag n (mean over seeds; chance-level policy ~0.5;"
+            " trained = sampled actions, greedy = the policy's mode; min = the worst seed's"
+            " worst n):",
             "",
-            "| cell | model | policy | " + " | ".join(f"n={n}" for n in range(max_n)) + " |",
-            "|---|---|---|" + "---:|" * max_n,
+            "| cell | model | policy | " + " | ".join(f"n={n}" for n in range(max_n)) + " | min |",
+            "|---|---|---|" + "---:|" * (max_n + 1),
         ]
         for row in nback:
-            for policy in ("random", "trained"):
-                per_n = np.nanmean(np.asarray(row["accuracy"][policy], np.float32), axis=0)
+            for policy in ("random", "trained", "greedy"):
+                if policy not in row["accuracy"]:  # rows recorded before greedy existed
+                    continue
+                per_seed = np.asarray(row["accuracy"][policy], np.float32)  # f32[S, n]
+                per_n = np.nanmean(per_seed, axis=0)
                 cells = [f"{v:.2f}" if not math.isnan(v) else "-" for v in per_n]
                 cells += ["-"] * (max_n - len(cells))
+                cells.append(f"{np.nanmin(per_seed):.2f}")
                 lines.append(
                     f"| {row['cell']} | {row['model']} | {policy} | " + " | ".join(cells) + " |"
                 )
+    lines += _progress_markdown(nback)
     return "\n".join(lines) + "\n"
+
+
+def _progress_markdown(rows: list[dict]) -> list[str]:
+    """Greedy n-back accuracy per lag at each evaluation during training (mean over seeds)."""
+    lines = []
+    for row in rows:
+        points = [point for point in row.get("progress", []) if point["greedy_accuracy"]]
+        if not points:
+            continue
+        max_n = len(points[0]["greedy_accuracy"][0])
+        lines += [
+            "",
+            f"{row['cell']} ({row['model']}): greedy accuracy per n during training"
+            " (mean over seeds; min = the worst seed's worst n):",
+            "",
+            "| env steps | " + " | ".join(f"n={n}" for n in range(max_n)) + " | min |",
+            "|---:|" + "---:|" * (max_n + 1),
+        ]
+        for point in points:
+            per_seed = np.asarray(point["greedy_accuracy"], np.float32)
+            cells = [f"{v:.2f}" for v in np.nanmean(per_seed, axis=0)]
+            cells.append(f"{np.nanmin(per_seed):.2f}")
+            lines.append(f"| {point['env_steps']:,} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> None:
@@ -356,6 +435,12 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="config overrides applied to every selected cell (after the cell's own)",
     )
+    parser.add_argument(
+        "--eval-points",
+        type=int,
+        default=0,
+        help="also evaluate this many times during training (n-back accuracy over training)",
+    )
     parser.add_argument("--json", default=None, help="merge result rows into this JSON file")
     parser.add_argument("--markdown", default=None, help="write the table here")
     args = parser.parse_args()
@@ -374,7 +459,13 @@ def main() -> None:
             print(f"skip {label}: {cell.path} missing", flush=True)
             continue
         new_rows = run_cell(
-            cell, args.budget_scale, args.seeds, args.seed, args.seed_loop, tuple(args.overrides)
+            cell,
+            args.budget_scale,
+            args.seeds,
+            args.seed,
+            args.seed_loop,
+            tuple(args.overrides),
+            args.eval_points,
         )
         rows += new_rows
         for row in new_rows:

@@ -1,11 +1,12 @@
 """Where a PPO update's time goes on simple_spread (JaxMARL's IPPO settings), piece by piece.
 
-Times, with `jit` and `block_until_ready` (median of `--repeats` after a warm-up, by
-`marlax.bench.profiling.measure`):
-- the whole update vs the rollout alone (the rest is GAE + the learning epochs);
+Times, with `jit` and `block_until_ready` (median of `--repeats` after a warm-up):
+- the update's pieces, by the library's `marlax.algorithms.ppo.profile.profile_update` (what
+  `marlax profile` runs): the whole update, the rollout, GAE, one learning epoch, host time;
 - one minibatch's actor + critic fwd+bwd on a [1, K, D] input vs on [K, D] with plain
   `nn.Dense`, and with marlax's `dense` (2-D contractions), and JaxMARL's network on [K, D];
-- the minibatch permutation: `jax.random.permutation` vs `marlax.algorithms.common.shuffle`.
+- the minibatch permutation: `jax.random.permutation` vs `marlax.algorithms.common.shuffle`
+  (these two by `marlax.bench.profiling.measure`).
 
     python benchmarks/ppo_step_profile.py --num-envs 64 1024
 
@@ -25,7 +26,7 @@ from rich.table import Table
 
 from jaxmarl_ippo import JAXMARL_IPPO_MPE_CONFIG, ActorCritic
 from marlax.algorithms.common.shuffle import permutation
-from marlax.algorithms.ppo.rollout import rollout
+from marlax.algorithms.ppo.profile import profile_update
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.bench.profiling import measure
 from marlax.config import load_from_dict
@@ -57,18 +58,18 @@ class Towers(nn.Module):
 
 def update_rows(num_envs: int, repeats: int) -> list[tuple[str, float]]:
     raw = marlax_config("simple_spread", num_envs, log_every=1, num_updates=4)
-    trainer = Trainer(load_from_dict(raw))
-    state = jax.tree.map(lambda leaf: leaf[0], trainer.init(jax.random.key(0)))  # one seed
-    ppo = trainer.config.ppo
-
-    def _rollout(s):
-        return rollout(
-            s.key, trainer.layout, trainer.networks, s.params, s.runner, ppo.rollout_length
-        )
-
-    whole = median_ms(jax.jit(trainer._updates_one), state, repeats=repeats)
-    roll = median_ms(jax.jit(_rollout), state, repeats=repeats)
-    return [("whole update", whole), ("rollout", roll), ("GAE + learning epochs", whole - roll)]
+    profile = profile_update(Trainer(load_from_dict(raw)), jax.random.key(0), repeats=repeats)
+    epochs = profile.num_epochs
+    return [
+        ("whole update", profile.program("update").median_s * 1e3),
+        ("rollout", profile.program("rollout").median_s * 1e3),
+        ("GAE + batch layout", profile.program("gae").median_s * 1e3),
+        (
+            f"learning epochs ({epochs} x one)",
+            epochs * profile.program("learning_epoch").median_s * 1e3,
+        ),
+        ("host (dispatch + metric rows)", profile.host.host_s * 1e3),
+    ]
 
 
 def minibatch_rows(num_envs: int, repeats: int) -> list[tuple[str, float]]:

@@ -14,7 +14,15 @@ from rich.console import Console
 
 from marlax.errors import ConfigError
 
-_COMMAND_MODULES: tuple[str, ...] = ("train", "enjoy", "play", "runs", "meanfield", "bench")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "train",
+    "enjoy",
+    "play",
+    "runs",
+    "meanfield",
+    "bench",
+    "profile",
+)
 
 app = typer.Typer(
     name="marlax",

@@ -24,6 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from marlax.models.precision import cast_floating, cast_parameters, compute_dtype
 from marlax.validate import is_int, require
 
 Carry = Any
@@ -106,6 +107,8 @@ class Core(Protocol):
     """A memory core: what differs between MLP, GRU, Transformer and SSM models.
 
     features: f32[*batch, D] per step, f32[T, *batch, D] per sequence; hidden has H for D.
+    Under a bf16 model, features arrive in bf16 and the carry in f32 (as stored): a core casts
+    the carry to the features' dtype where it computes with it, and may return it in either.
     """
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> Carry:
@@ -130,6 +133,9 @@ class RecurrentModel(nn.Module):
         encoder: maps `[..., *obs_shape]` observations to `f32[..., D]`; has `obs_rank`.
         core: a `Core` (MLPCore, GRUCore, TransformerCore, SSMCore).
         head: maps `f32[..., H]` to `(policy output, f32[...] value)`.
+        dtype: compute dtype, "float32" or "bfloat16". In bf16 the parameters stay f32 (as
+            created by `init` and held by the optimiser), `apply` computes with a bf16 copy,
+            and the outputs and carry come back f32 (`marlax.models.precision`).
 
     Example:
         model = make_model("gru", num_actions=5)
@@ -141,6 +147,23 @@ class RecurrentModel(nn.Module):
     encoder: nn.Module
     core: nn.Module
     head: nn.Module
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        compute_dtype("model.dtype", self.dtype)
+        super().__post_init__()
+
+    @nn.nowrap
+    def apply(self, variables: Any, *args: Any, **kwargs: Any) -> Any:
+        """`nn.Module.apply`, on a copy of the float variables cast to the compute dtype
+        (except `precision.FLOAT32_PARAMS`).
+
+        The cast is part of the traced function, so gradients with respect to `variables`
+        are f32 for f32 parameters. In float32 this is exactly `nn.Module.apply`.
+        """
+        if self.dtype != "float32":
+            variables = cast_parameters(variables, compute_dtype("model.dtype", self.dtype))
+        return super().apply(variables, *args, **kwargs)
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> Carry:
         """The memory at the start of an episode for every element of `batch_shape`."""
@@ -160,9 +183,10 @@ class RecurrentModel(nn.Module):
             (carry, (logits f32[*batch, A] or GaussianParams, value f32[*batch])).
         """
         chex.assert_shape(reset, obs.shape[: obs.ndim - self.encoder.obs_rank])
-        features = self.encoder(obs)
+        features = self.encoder(cast_floating(obs, compute_dtype("model.dtype", self.dtype)))
         carry, hidden = self.core(carry, features, reset)
-        return carry, self.head(hidden)
+        # losses and stored carries are f32 whatever the compute dtype
+        return cast_floating((carry, self.head(hidden)), jnp.float32)
 
     def sequence(
         self, carry: Carry, obs_seq: jax.Array, reset_seq: jax.Array
@@ -178,6 +202,7 @@ class RecurrentModel(nn.Module):
             (carry after the last step, (logits f32[T, *batch, A], value f32[T, *batch])).
         """
         chex.assert_shape(reset_seq, obs_seq.shape[: obs_seq.ndim - self.encoder.obs_rank])
+        obs_seq = cast_floating(obs_seq, compute_dtype("model.dtype", self.dtype))
         features_seq = self.encoder(obs_seq)
         carry, hidden_seq = self.core.sequence(carry, features_seq, reset_seq)
-        return carry, self.head(hidden_seq)
+        return cast_floating((carry, self.head(hidden_seq)), jnp.float32)

@@ -27,7 +27,8 @@ GRID_COMBINES = ("sum", "concat")
 class VectorEncoder(nn.Module):
     """An MLP on feature vectors: f32[..., D] -> f32[..., hidden_sizes[-1]].
 
-    With `hidden_sizes=()` the observation passes through unchanged (cast to f32).
+    With `hidden_sizes=()` the observation passes through unchanged (cast to f32). Float
+    observations keep their dtype, so a bf16 model (which casts them) computes in bf16.
 
     Attributes:
         hidden_sizes: width of each Dense layer.
@@ -47,7 +48,7 @@ class VectorEncoder(nn.Module):
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
         """f32[..., D] -> f32[..., H]."""
-        features = obs.astype(jnp.float32)
+        features = _as_float(obs)
         for size in self.hidden_sizes:
             features = ACTIVATIONS[self.activation](dense(size)(features))
         return features
@@ -110,9 +111,10 @@ class GridEncoder(nn.Module):
 
     def _embed(self, obs: jax.Array, tables: list[jax.Array]) -> jax.Array:
         """i32[..., V, V, C] -> f32[..., V, V, E or C*E] as one-hot matmuls (a gather's
-        gradient is a scatter-add, about 10x slower on XLA:CPU)."""
+        gradient is a scatter-add, about 10x slower on XLA:CPU). The one-hots take the tables'
+        dtype: an f32 one-hot would promote a bf16 model's matmul back to f32."""
         embedded = [
-            jax.nn.one_hot(obs[..., channel], table.shape[0], dtype=jnp.float32) @ table
+            jax.nn.one_hot(obs[..., channel], table.shape[0], dtype=table.dtype) @ table
             for channel, table in enumerate(tables)
         ]
         if self.combine == "sum":
@@ -150,7 +152,7 @@ class GridEncoder(nn.Module):
         id_patches = jnp.stack(_shifted(obs, k, stride, pad_value=-1), axis=-2)  # [.., k*k, C]
         one_hot = jnp.concatenate(
             [
-                jax.nn.one_hot(id_patches[..., c], table.shape[0], dtype=jnp.float32)
+                jax.nn.one_hot(id_patches[..., c], table.shape[0], dtype=table.dtype)
                 for c, table in enumerate(tables)
             ],
             axis=-1,
@@ -233,7 +235,7 @@ class ImageEncoder(nn.Module):
         """f32[..., H, W, C] -> f32[..., output_size]."""
         if obs.ndim < 3:
             raise ValueError(f"ImageEncoder expects obs [..., H, W, C], got shape {obs.shape}")
-        cells = obs.astype(jnp.float32)
+        cells = _as_float(obs)
         if self.channel_affine:
             num_channels = cells.shape[-1]
             scale = self.param("channel_scale", nn.initializers.ones, (num_channels,))
@@ -247,6 +249,11 @@ class ImageEncoder(nn.Module):
             self.output_size,
             ACTIVATIONS[self.activation],
         )
+
+
+def _as_float(obs: jax.Array) -> jax.Array:
+    """Float observations as they are (f32, or bf16 under a bf16 model); others as f32."""
+    return obs if jnp.issubdtype(obs.dtype, jnp.floating) else obs.astype(jnp.float32)
 
 
 def _require_strides(strides: tuple[int, ...] | None, conv_channels: tuple[int, ...]) -> None:

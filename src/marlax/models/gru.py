@@ -15,10 +15,11 @@ def _gru_step(
 ) -> tuple[jax.Array, jax.Array]:
     """Scan body: carries h f32[*batch, H]; stacks h over time.
 
-    inputs: (features f32[*batch, D], reset bool[*batch]) for one step.
+    inputs: (features f32[*batch, D], reset bool[*batch]) for one step. The carry computes in
+    the features' dtype (bf16 under a bf16 model; h is then bf16 and stores exactly in f32).
     """
     features, reset = inputs
-    carry = reset_carry(carry, reset)
+    carry = reset_carry(carry.astype(features.dtype), reset)
     return cell(carry, features)
 
 
@@ -62,4 +63,5 @@ class GRUCore(nn.Module):
             in_axes=0,
             out_axes=0,
         )
-        return scan(self.cell, carry, (features_seq, reset_seq))
+        # the scan carry keeps one dtype: the one each step computes in
+        return scan(self.cell, carry.astype(features_seq.dtype), (features_seq, reset_seq))

@@ -136,7 +136,9 @@ def distribution(
 class PolicyValueHead(nn.Module):
     """Hidden features to policy output and value.
 
-    f32[..., H] -> (logits f32[..., A] or GaussianParams, value f32[...]).
+    f32[..., H] -> (logits f32[..., A] or GaussianParams, value f32[...]), or with
+    `value_bins` > 1 -> (..., value logits f32[..., value_bins]) for a histogram value
+    (HL-Gauss, `marlax.algorithms.common.hl_gauss`): the caller turns them into a value.
 
     Orthogonal initialisation with a small policy gain (0.01) so the initial policy is close
     to uniform / zero-mean, and gain 1 for the value (the PPO implementation details).
@@ -145,28 +147,36 @@ class PolicyValueHead(nn.Module):
         num_actions: A, the number of discrete actions or the continuous action dimension.
         continuous: False for logits, True for a diagonal Gaussian.
         log_std_init: initial log-std of the Gaussian (continuous only).
+        value_bins: 1 for a scalar value (kernel f32[H, 1]); more for that many value logits
+            (kernel f32[H, value_bins]; the parameter "value" keeps its name either way).
     """
 
     num_actions: int
     continuous: bool = False
     log_std_init: float = 0.0
+    value_bins: int = 1
 
     def __post_init__(self) -> None:
         require_positive_int("num_actions", self.num_actions)
         require_bool("continuous", self.continuous)
         require_number("log_std_init", self.log_std_init)
+        require_positive_int("value_bins", self.value_bins)
         super().__post_init__()
 
     @nn.compact
     def __call__(self, hidden: jax.Array) -> tuple[jax.Array | GaussianParams, jax.Array]:
-        """f32[..., H] -> (logits f32[..., A] or GaussianParams, value f32[...])."""
+        """f32[..., H] -> (logits f32[..., A] or GaussianParams, value f32[...] when
+        `value_bins` = 1, else value logits f32[..., value_bins])."""
         policy_init = nn.initializers.orthogonal(0.01)
-        value = dense(1, kernel_init=nn.initializers.orthogonal(1.0), name="value")(hidden)
+        value_init = nn.initializers.orthogonal(1.0)
+        value = dense(self.value_bins, kernel_init=value_init, name="value")(hidden)
+        if self.value_bins == 1:
+            value = value[..., 0]
         out = dense(self.num_actions, kernel_init=policy_init, name="policy")(hidden)
         if not self.continuous:
-            return out, value[..., 0]
+            return out, value
         log_std = self.param(
             "log_std", nn.initializers.constant(self.log_std_init), (self.num_actions,)
         )
         log_std = jnp.broadcast_to(log_std, out.shape)
-        return GaussianParams(out, log_std), value[..., 0]
+        return GaussianParams(out, log_std), value

@@ -63,6 +63,8 @@ def make_model(
     encoder: str = "vector",
     encoder_settings: Mapping[str, Any] | None = None,
     log_std_init: float = 0.0,
+    value_bins: int = 1,
+    dtype: str = "float32",
     **core_settings: Any,
 ) -> RecurrentModel:
     """A `RecurrentModel` with the named memory core.
@@ -76,6 +78,8 @@ def make_model(
         encoder_settings: fields of `VectorEncoder`, `GridEncoder` (grids need `vocab_sizes`)
             or `ImageEncoder`.
         log_std_init: initial Gaussian log-std (continuous only).
+        value_bins: 1 for a scalar value; more for that many value logits (HL-Gauss).
+        dtype: compute dtype, "float32" or "bfloat16" (see `marlax.models.precision`).
         **core_settings: fields of the core (e.g. `hidden_size` for "gru", `context_length`,
             `num_layers`, `num_heads`, `d_model` for "transformer").
 
@@ -87,8 +91,8 @@ def make_model(
     encoder_cls, core_cls = ENCODERS[encoder], CORES[name]
     encoder_module = encoder_cls(**_settings_for(encoder_cls, encoder_settings or {}, "encoder"))
     core_module = core_cls(**_settings_for(core_cls, core_settings, "core"))
-    head = PolicyValueHead(num_actions, continuous, log_std_init)
-    return RecurrentModel(encoder=encoder_module, core=core_module, head=head)
+    head = PolicyValueHead(num_actions, continuous, log_std_init, value_bins=value_bins)
+    return RecurrentModel(encoder=encoder_module, core=core_module, head=head, dtype=dtype)
 
 
 def encoder_for_space(observation_space: Space) -> str:
@@ -119,6 +123,8 @@ def make_model_for_spaces(
     action_space: Space,
     *,
     encoder_settings: Mapping[str, Any] | None = None,
+    value_bins: int = 1,
+    dtype: str = "float32",
     **settings: Any,
 ) -> RecurrentModel:
     """`make_model` with the encoder and head read off one agent's spaces.
@@ -145,5 +151,7 @@ def make_model_for_spaces(
         continuous=continuous,
         encoder=encoder,
         encoder_settings=encoder_settings,
+        value_bins=value_bins,
+        dtype=dtype,
         **settings,
     )

@@ -65,20 +65,30 @@ class _SelectiveLayer(nn.Module):
         self.out_proj = dense(self.d_model, use_bias=False)
 
     def gates(self, tokens: jax.Array, reset: jax.Array) -> tuple[jax.Array, ...]:
-        """f32[..., d], bool[...] -> a, b f32[..., E, N]; C f32[..., N]; u, gate f32[..., E]."""
+        """f32[..., d], bool[...] -> a, b f32[..., E, N]; C f32[..., N]; u, gate f32[..., E].
+
+        The projections run in the tokens' dtype; dt, a and b are always f32, so the
+        recurrence (a long product of decays) runs in f32 under a bf16 model, as in Mamba's
+        kernels.
+        """
         inner, gate = jnp.split(self.in_proj(self.norm(tokens)), 2, axis=-1)
-        dt = jax.nn.softplus(self.dt_proj(inner) + lead_axes(self.dt_bias, inner.ndim - 1))
+        # dt_bias and a_log stay f32 under bf16 (precision.FLOAT32_PARAMS): dt is f32 too
+        dt_logit = self.dt_proj(inner).astype(jnp.float32)
+        dt = jax.nn.softplus(dt_logit + lead_axes(self.dt_bias, inner.ndim - 1))
         a_matrix = lead_axes(-jnp.exp(self.a_log), inner.ndim - 1)  # f32[1.., E, N]
-        decay = jnp.exp(dt[..., None] * a_matrix)
+        decay = jnp.exp(dt[..., None] * a_matrix)  # f32[..., E, N]
         decay = jnp.where(reset[..., None, None], jnp.zeros_like(decay), decay)
-        drive = (dt * inner)[..., :, None] * self.b_proj(inner)[..., None, :]
+        drive = (dt * inner)[..., :, None] * self.b_proj(inner)[..., None, :]  # f32[..., E, N]
         return decay, drive, self.c_proj(inner), inner, gate
 
     def output(
         self, tokens: jax.Array, state: jax.Array, c_t: jax.Array, inner: jax.Array, gate: jax.Array
     ) -> jax.Array:
-        """Read the state f32[..., E, N] out into the residual stream f32[..., d]."""
-        read = jnp.einsum("...en,...n->...e", state, c_t)
+        """Read the state f32[..., E, N] out into the residual stream f32[..., d].
+
+        The read-out runs in C's dtype (the compute dtype), not the f32 state's.
+        """
+        read = jnp.einsum("...en,...n->...e", state.astype(c_t.dtype), c_t)
         read = read + lead_axes(self.skip, inner.ndim - 1) * inner
         return tokens + self.out_proj(read * nn.silu(gate))
 

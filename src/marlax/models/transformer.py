@@ -8,6 +8,9 @@ steps (itself included). Both paths compute the same function.
 Each layer attends over L steps; as in any KV-cached Transformer, layer l's cached keys were
 computed from earlier context, so the receptive field of the last layer is
 num_layers * (L - 1) + 1 steps (never across an episode start).
+
+With `num_kv_heads` < `num_heads` (grouped-query attention), groups of query heads share a
+key/value head: the cache and the K/V projection shrink by num_heads / num_kv_heads.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ NORMS = ("layernorm", "rmsnorm")
 class TransformerCarry:
     """Rolling cache of the last M = L-1 steps, oldest first (index M-1 is the previous step)."""
 
-    keys: jax.Array  # f32[*batch, layers, M, heads, head_dim], not yet rotated
-    values: jax.Array  # f32[*batch, layers, M, heads, head_dim]
+    keys: jax.Array  # f32[*batch, layers, M, kv_heads, head_dim], not yet rotated
+    values: jax.Array  # f32[*batch, layers, M, kv_heads, head_dim]
     valid: jax.Array  # bool[*batch, M], False for empty slots and slots of a past episode
 
 
@@ -37,27 +40,51 @@ def _norm(kind: str, name: str) -> nn.Module:
     return nn.LayerNorm(name=name) if kind == "layernorm" else nn.RMSNorm(name=name)
 
 
+def _cache_in(carry: TransformerCarry, layer: int, dtype: jnp.dtype) -> tuple[jax.Array, jax.Array]:
+    """One layer's cached keys and values f32[*batch, M, kv_heads, head_dim], in `dtype`.
+
+    The cache is stored f32; under a bf16 model its entries were bf16 keys and values, so the
+    cast back is exact (and an f32 cache would promote the whole attention to f32).
+    """
+    keys = carry.keys[..., layer, :, :, :].astype(dtype)
+    return keys, carry.values[..., layer, :, :, :].astype(dtype)
+
+
 class _Block(nn.Module):
     """One pre-norm block: x + Attn(Norm(x)), then x + MLP(Norm(x))."""
 
     d_model: int
     num_heads: int
+    num_kv_heads: int
     mlp_ratio: int
     norm: str
 
     def setup(self) -> None:
         self.attn_norm = _norm(self.norm, "attn_norm")
-        self.qkv = dense(3 * self.d_model, use_bias=False)
+        kv_width = self.num_kv_heads * (self.d_model // self.num_heads)
+        self.qkv = dense(self.d_model + 2 * kv_width, use_bias=False)
         self.attn_out = dense(self.d_model)
         self.mlp_norm = _norm(self.norm, "mlp_norm")
         self.mlp_in = dense(self.mlp_ratio * self.d_model)
         self.mlp_out = dense(self.d_model)
 
     def project(self, tokens: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """f32[..., d] -> query, key, value, each f32[..., heads, head_dim]."""
+        """f32[..., d] -> query f32[..., heads, head_dim], key and value f32[..., kv_heads,
+        head_dim].
+
+        The projection's columns are [queries | keys | values], head-major inside each: with
+        kv_heads = heads this is the [3, heads, head_dim] layout of plain multi-head attention.
+        """
         qkv = self.qkv(self.attn_norm(tokens))
-        qkv = qkv.reshape((*qkv.shape[:-1], 3, self.num_heads, -1))
-        return qkv[..., 0, :, :], qkv[..., 1, :, :], qkv[..., 2, :, :]
+        head_dim = self.d_model // self.num_heads
+        kv_width = self.num_kv_heads * head_dim
+        query, key, value = jnp.split(qkv, [self.d_model, self.d_model + kv_width], axis=-1)
+        lead = qkv.shape[:-1]
+        return (
+            query.reshape((*lead, self.num_heads, head_dim)),
+            key.reshape((*lead, self.num_kv_heads, head_dim)),
+            value.reshape((*lead, self.num_kv_heads, head_dim)),
+        )
 
     def finish(self, tokens: jax.Array, attended: jax.Array) -> jax.Array:
         """Residual attention output, then the residual MLP: f32[..., d] -> f32[..., d]."""
@@ -71,7 +98,9 @@ class TransformerCore(nn.Module):
     Attributes:
         d_model: token width (H of the output).
         num_layers: number of blocks.
-        num_heads: attention heads; d_model / num_heads must be an even integer.
+        num_heads: attention (query) heads; d_model / num_heads must be an even integer.
+        num_kv_heads: key/value heads, a divisor of num_heads (grouped-query attention);
+            None means num_heads (multi-head attention). The cache holds this many heads.
         context_length: L, how many steps a token sees, itself included (cache of L-1).
         mlp_ratio: MLP width as a multiple of d_model.
         norm: "layernorm" or "rmsnorm".
@@ -83,6 +112,7 @@ class TransformerCore(nn.Module):
     d_model: int = 64
     num_layers: int = 2
     num_heads: int = 4
+    num_kv_heads: int | None = None
     context_length: int = 16
     mlp_ratio: int = 4
     norm: str = "layernorm"
@@ -98,9 +128,22 @@ class TransformerCore(nn.Module):
             self.d_model,
             f"a multiple of 2 * num_heads = {2 * self.num_heads} (RoPE rotates pairs)",
         )
+        if self.num_kv_heads is not None:
+            require_positive_int("core.num_kv_heads", self.num_kv_heads)
+            require(
+                self.num_heads % self.num_kv_heads == 0,
+                "core.num_kv_heads",
+                self.num_kv_heads,
+                f"a divisor of num_heads = {self.num_heads} (query heads share K/V heads)",
+            )
         require(self.norm in NORMS, "core.norm", self.norm, f"one of {NORMS}")
         require_number("core.rope_base", self.rope_base, 1.0, open_low=True)
         super().__post_init__()
+
+    @property
+    def kv_heads(self) -> int:
+        """Key/value heads: `num_kv_heads`, or `num_heads` when unset."""
+        return self.num_heads if self.num_kv_heads is None else self.num_kv_heads
 
     @property
     def memory(self) -> int:
@@ -110,7 +153,7 @@ class TransformerCore(nn.Module):
     def setup(self) -> None:
         self.embed = dense(self.d_model)
         self.blocks = [
-            _Block(self.d_model, self.num_heads, self.mlp_ratio, self.norm)
+            _Block(self.d_model, self.num_heads, self.kv_heads, self.mlp_ratio, self.norm)
             for _ in range(self.num_layers)
         ]
         self.final_norm = _norm(self.norm, "final_norm")
@@ -118,7 +161,7 @@ class TransformerCore(nn.Module):
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> TransformerCarry:
         """An empty cache: zeros and `valid` all False."""
         head_dim = self.d_model // self.num_heads
-        shape = (*batch_shape, self.num_layers, self.memory, self.num_heads, head_dim)
+        shape = (*batch_shape, self.num_layers, self.memory, self.kv_heads, head_dim)
         return TransformerCarry(
             keys=jnp.zeros(shape, jnp.float32),
             values=jnp.zeros(shape, jnp.float32),
@@ -138,10 +181,9 @@ class TransformerCore(nn.Module):
         new_keys, new_values = [], []
         for layer, block in enumerate(self.blocks):
             query, key, value = block.project(tokens)
-            keys = jnp.concatenate([carry.keys[..., layer, :, :, :], key[..., None, :, :]], -3)
-            values = jnp.concatenate(
-                [carry.values[..., layer, :, :, :], value[..., None, :, :]], -3
-            )
+            cached_keys, cached_values = _cache_in(carry, layer, key.dtype)
+            keys = jnp.concatenate([cached_keys, key[..., None, :, :]], -3)
+            values = jnp.concatenate([cached_values, value[..., None, :, :]], -3)
             query = rope(query[..., None, :, :], positions[-1:], self.rope_base)
             attended = attend(query, rope(keys, positions, self.rope_base), values, mask)
             tokens = block.finish(tokens, attended[..., 0, :])
@@ -188,9 +230,10 @@ class TransformerCore(nn.Module):
         tokens = jnp.moveaxis(self.embed(features_seq), 0, -2)  # f32[*batch, T, d]
         new_keys, new_values = [], []
         for layer, block in enumerate(self.blocks):
-            query, key, value = block.project(tokens)  # f32[*batch, T, heads, head_dim]
-            keys = jnp.concatenate([carry.keys[..., layer, :, :, :], key], axis=-3)
-            values = jnp.concatenate([carry.values[..., layer, :, :, :], value], axis=-3)
+            query, key, value = block.project(tokens)  # f32[*batch, T, (kv_)heads, head_dim]
+            cached_keys, cached_values = _cache_in(carry, layer, key.dtype)
+            keys = jnp.concatenate([cached_keys, key], axis=-3)
+            values = jnp.concatenate([cached_values, value], axis=-3)
             query = rope(query, positions[self.memory :], self.rope_base)
             attended = attend(query, rope(keys, positions, self.rope_base), values, mask)
             tokens = block.finish(tokens, attended)

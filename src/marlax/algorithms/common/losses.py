@@ -1,7 +1,8 @@
 """PPO loss terms, each a masked mean so padded agents (multi-task) count for nothing.
 
 Schulman et al. 2017, "Proximal Policy Optimization Algorithms", eq. (7) (clipped surrogate)
-and eq. (9) (value and entropy terms); value clipping as in OpenAI baselines `ppo2`.
+and eq. (9) (value and entropy terms); value clipping as in OpenAI baselines `ppo2`. The
+histogram (HL-Gauss) value loss is `hl_gauss.cross_entropy`, built on `masked_mean`.
 """
 
 from __future__ import annotations

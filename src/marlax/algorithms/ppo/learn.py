@@ -106,10 +106,35 @@ def make_batch(
     return Batch(transitions, advantages, targets, weight, actor_carry, critic_carry)
 
 
+def _critic_loss(
+    networks: Networks,
+    value: jax.Array,
+    old_value: jax.Array,
+    batch: Batch,
+    clip_eps: float | None,
+) -> jax.Array:
+    """The value loss on one minibatch: HL-Gauss cross-entropy or (clipped) squared error.
+
+    Args:
+        value: f32[T, K] values, or f32[T, K, bins] logits under `networks.value_histogram`.
+        old_value: f32[T, K] the values seen when acting (for clipping).
+
+    Returns:
+        f32[].
+    """
+    if networks.value_histogram is not None:
+        return networks.value_histogram.loss(value, batch.targets, batch.weight)
+    return value_loss(value, old_value, batch.targets, batch.weight, clip_eps)
+
+
 def ppo_loss(
     params: Params, networks: Networks, batch: Batch, ppo: PPOConfig
 ) -> tuple[jax.Array, LossMetrics]:
-    """Clipped surrogate + value_coef * value loss - entropy_coef * entropy on one minibatch."""
+    """Clipped surrogate + value_coef * value loss - entropy_coef * entropy on one minibatch.
+
+    The value loss is the HL-Gauss cross-entropy when the networks' value is a histogram
+    (`ppo.value_head = "hl_gauss"`), else the (clipped) squared error.
+    """
     t = batch.transition
     *_, policy_output, value = networks.evaluate(
         params,
@@ -119,6 +144,7 @@ def ppo_loss(
         t.critic_obs,
         t.reset,
         sequence=True,
+        value_logits=True,
     )
     legal = None if t.legal_mask.shape[-1] == 0 else t.legal_mask
     policy = distribution(policy_output, legal)
@@ -129,7 +155,7 @@ def ppo_loss(
     policy_loss, approx_kl, clip_fraction = clipped_surrogate(
         log_prob, t.log_prob, advantages, batch.weight, ppo.clip_eps
     )
-    critic_loss = value_loss(value, t.value, batch.targets, batch.weight, ppo.value_clip_eps)
+    critic_loss = _critic_loss(networks, value, t.value, batch, ppo.value_clip_eps)
     entropy = masked_mean(policy.entropy(), batch.weight)
     total = policy_loss + ppo.value_coef * critic_loss - ppo.entropy_coef * entropy
     return total, LossMetrics(policy_loss, critic_loss, entropy, approx_kl, clip_fraction, total)

@@ -1,4 +1,12 @@
-"""The actor (policy, and value for IPPO) and the optional centralised critic (MAPPO)."""
+"""The actor (policy, and value when "shared") and the optional separate critic.
+
+The value comes out of whichever model is the critic ("shared": the actor). With
+`ppo.value_head = "hl_gauss"` that model's head gives `ppo.value_bins` logits
+(`marlax.algorithms.common.hl_gauss`): `Networks.evaluate` turns them into their expected
+value for everything that reads a value (acting, bootstrapping, GAE), and hands the logits
+themselves to the loss with `value_logits=True`. A separate critic's actor keeps a scalar
+value output that nothing reads.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from marlax.algorithms.common.hl_gauss import HLGauss
 from marlax.algorithms.ppo.tasks import TaskLayout
-from marlax.config.schema import ModelConfig
+from marlax.config.schema import ModelConfig, PPOConfig
 from marlax.envs.spaces import Box, Discrete
 from marlax.models.base import RecurrentModel
 from marlax.models.registry import has_memory, make_model, make_model_for_spaces
@@ -27,11 +36,14 @@ class Networks:
         critic: a separate value network, on the agent's own observation ("independent")
             or on the global state ("centralised"); None when "shared".
         centralised: the critic reads the centralised input (`TaskLayout.critic_obs`).
+        value_histogram: the HL-Gauss settings when the value model outputs histogram logits
+            f32[..., bins]; None for a scalar value.
     """
 
     actor: RecurrentModel
     critic: RecurrentModel | None
     centralised: bool = False
+    value_histogram: HLGauss | None = None
 
     @property
     def feed_forward(self) -> bool:
@@ -49,6 +61,7 @@ class Networks:
         reset: jax.Array,
         *,
         sequence: bool = False,
+        value_logits: bool = False,
     ) -> tuple[Any, Any, Any, jax.Array]:
         """The actor (and critic) on one step, or on a whole sequence: what acting and the
         loss both read.
@@ -59,9 +72,12 @@ class Networks:
             critic_obs: f32[*batch, S] centralised-critic input (S = 0 unless centralised).
             reset: bool[*batch] ([T, *batch]) an episode starts here: the memory is cleared.
             sequence: run the models' `sequence` method over a leading time axis.
+            value_logits: return the HL-Gauss value logits instead of their expectation (the
+                loss); no effect on a scalar value.
 
         Returns:
-            (actor carry, critic carry, policy output, value f32[*batch] or f32[T, *batch]).
+            (actor carry, critic carry, policy output, value f32[*batch] or f32[T, *batch]),
+            the value being logits f32[..., bins] when `value_logits` and `value_histogram`.
         """
         method = "sequence" if sequence else "__call__"
         actor_carry, (policy_output, value) = self.actor.apply(
@@ -72,6 +88,8 @@ class Networks:
             critic_carry, (_, value) = self.critic.apply(
                 params["critic"], critic_carry, critic_input, reset, method=method
             )
+        if self.value_histogram is not None and not value_logits:
+            value = self.value_histogram.value(value)
         return actor_carry, critic_carry, policy_output, value
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> tuple[Any, Any]:
@@ -97,34 +115,49 @@ class Networks:
         return params
 
 
-def make_networks(model_config: ModelConfig, layout: TaskLayout, critic: str) -> Networks:
+def value_histogram(ppo: PPOConfig) -> HLGauss | None:
+    """The HL-Gauss settings of `ppo.value_head = "hl_gauss"`; None for "mse"."""
+    if ppo.value_head != "hl_gauss":
+        return None
+    low, high = ppo.value_range
+    return HLGauss(low, high, ppo.value_bins, ppo.value_sigma)
+
+
+def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig) -> Networks:
     """Build the actor (and critic) from a `ModelConfig` and the joint task layout.
 
     Args:
-        critic: "shared", "independent" or "centralised" (see `PPOConfig.critic`).
+        ppo: reads `critic` ("shared", "independent" or "centralised") and the value head
+            (`value_head`, `value_bins`, `value_range`, `value_sigma`).
 
     A separate critic uses the same memory core and settings as the actor; an "independent"
     one also the same encoder, a "centralised" one a vector encoder over the critic input
-    (global state, agent one-hot, task one-hot). Its policy output is unused.
+    (global state, agent one-hot, task one-hot). Its policy output is unused. The model that
+    gives the value (the critic, or the actor when "shared") gets `value_bins` value logits
+    under "hl_gauss"; every model computes in `model_config.dtype`.
     """
+    histogram = value_histogram(ppo)
+    value_bins = 1 if histogram is None else histogram.bins
     encoder = dict(model_config.encoder)
     core = dict(model_config.core)
 
-    def _own_obs_model(num_actions_space: Any) -> RecurrentModel:
+    def _own_obs_model(num_actions_space: Any, bins: int) -> RecurrentModel:
         return make_model_for_spaces(
             model_config.name,
             layout.observation_space,
             num_actions_space,
             encoder_settings=encoder,
             log_std_init=model_config.log_std_init,
+            value_bins=bins,
+            dtype=model_config.dtype,
             **core,
         )
 
-    actor = _own_obs_model(layout.action_space)
+    actor = _own_obs_model(layout.action_space, value_bins if ppo.critic == "shared" else 1)
     critic_model = None
-    if critic == "independent":
-        critic_model = _own_obs_model(Discrete(1))
-    elif critic == "centralised":
+    if ppo.critic == "independent":
+        critic_model = _own_obs_model(Discrete(1), value_bins)
+    elif ppo.critic == "centralised":
         space = layout.observation_space
         vector_obs = isinstance(space, Box) and len(space.shape) == 1
         critic_model = make_model(
@@ -132,10 +165,13 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, critic: str) ->
             num_actions=1,
             encoder="vector",
             encoder_settings=encoder if vector_obs else {},
+            value_bins=value_bins,
+            dtype=model_config.dtype,
             **core,
         )
     return Networks(
         actor=actor,
         critic=critic_model,
-        centralised=critic == "centralised",
+        centralised=ppo.critic == "centralised",
+        value_histogram=histogram,
     )

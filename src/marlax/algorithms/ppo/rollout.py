@@ -216,13 +216,18 @@ def rollout_step(
     runner: RunnerState,
     key: jax.Array,
     bootstrap_truncation: bool = True,
+    greedy: bool = False,
 ) -> tuple[RunnerState, tuple[Transition, EpisodeStats]]:
     """Act in every env once (carries `runner`, returns the step's Transition [B, N, ...] and
     EpisodeStats [B]).
 
-    With `bootstrap_truncation` False the value of `final_obs` is not computed (taken as 0)."""
+    With `bootstrap_truncation` False the value of `final_obs` is not computed (taken as 0).
+    With `greedy` every agent takes its policy's mode (zero noise: the argmax of the legal
+    logits, or the Gaussian mean) instead of a sample."""
     noise_key, env_key = jax.random.split(key)
     noise = action_noise(noise_key, layout, 1)[0]
+    if greedy:
+        noise = jnp.zeros_like(noise)
     env_keys = jax.random.split(env_key, layout.num_tasks)
     return _act_and_step(layout, networks, params, runner, env_keys, noise, bootstrap_truncation)
 

@@ -64,9 +64,9 @@ class Trainer:
         self.config = config
         self.ppo = config.ppo
         self.layout = build_layout(config)
-        self.networks: Networks = make_networks(config.model, self.layout, critic=config.ppo.critic)
+        self.networks: Networks = make_networks(config.model, self.layout, config.ppo)
         self.num_updates = config.num_updates
-        self.optimizer = make_optimizer(config.ppo, self.num_updates)
+        self.optimizer = make_optimizer(config.ppo, config.optimizer, self.num_updates)
         self.devices = self._pick_devices(devices)
         self.mesh = Mesh(np.asarray(self.devices), (DATA_AXIS,))
         self._init: Callable | None = None
@@ -198,6 +198,11 @@ class Trainer:
                 donate_argnums=0,
             )
         return self._updates[num_updates]
+
+    def update_program(self, num_updates: int) -> Callable:
+        """The jitted program `update(state, num_updates)` calls (for AOT lowering, profiling)."""
+        require_positive_int("num_updates", num_updates)
+        return self._update_program(num_updates)
 
     def init(self, key: jax.Array) -> TrainState:
         """A fresh TrainState for `run.num_seeds` seeds split from `key` (leading axis S)."""

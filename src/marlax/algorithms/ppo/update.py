@@ -8,17 +8,21 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from marlax.algorithms.common import optimizers
 from marlax.algorithms.ppo.learn import Batch, advantages_and_targets, learn, make_batch
 from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.algorithms.ppo.types import EpisodeStats, RunnerState, TrainState
-from marlax.config.schema import PPOConfig
+from marlax.config.schema import OptimizerConfig, PPOConfig
 
 
-def make_optimizer(ppo: PPOConfig, num_updates: int) -> optax.GradientTransformation:
-    """Adam (eps 1e-5) after global-norm clipping; the learning rate falls linearly to 0 over
-    the run when `ppo.anneal_lr` (per update, as in PureJaxRL/JaxMARL)."""
+def make_optimizer(
+    ppo: PPOConfig, optimizer: OptimizerConfig, num_updates: int
+) -> optax.GradientTransformation:
+    """`optimizer` (Adam or Muon) after clipping the global norm to `ppo.max_grad_norm`; the
+    learning rate falls linearly to 0 over the run when `ppo.anneal_lr` (per update, as in
+    PureJaxRL/JaxMARL)."""
     steps_per_update = ppo.num_epochs * ppo.num_minibatches
 
     def _annealed(count: jax.Array) -> jax.Array:
@@ -26,9 +30,7 @@ def make_optimizer(ppo: PPOConfig, num_updates: int) -> optax.GradientTransforma
         return ppo.learning_rate * (1.0 - done_fraction)
 
     learning_rate = _annealed if ppo.anneal_lr else ppo.learning_rate
-    return optax.chain(
-        optax.clip_by_global_norm(ppo.max_grad_norm), optax.adam(learning_rate, eps=1e-5)
-    )
+    return optimizers.make_optimizer(optimizer, learning_rate, ppo.max_grad_norm)
 
 
 def task_labels(layout: TaskLayout) -> tuple[str, ...]:
