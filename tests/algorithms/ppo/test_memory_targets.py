@@ -11,26 +11,13 @@ of correct answers over the episodes of each hidden lag.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.algorithms.ppo.test_learning import _learning_module
+
 NBACK_SCALE = 3  # the cells' 400k base budget x 3 = the shipped configs' 1.2M env steps
 SEEDS = 3
-
-
-def _learning_module():
-    spec = importlib.util.spec_from_file_location(
-        "marlax_bench_learning_targets", ROOT / "benchmarks" / "learning.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 def _greedy_accuracy(label: str) -> np.ndarray:
@@ -56,3 +43,24 @@ def test_grid_return_mlp_finds_the_treasure_on_every_seed() -> None:
     trained = np.asarray(row["trained"])
     assert np.mean(row["random"]) < 0.3, row["random"]
     assert (trained >= 1.5).all(), trained
+
+
+@pytest.mark.slow
+def test_nback_transformer_reaches_095_at_every_lag() -> None:
+    """`configs/nback_transformer.json` (d128, 3 layers, 8 query heads over 2 kv heads,
+    context 32, gamma 0), 3 seeds x 1.2M env steps: measured greedy accuracy 0.97-0.98 at
+    every n in the mean over seeds (target 0.95), 0.944 for the worst seed's worst n. Pinned
+    at 0.93 in the mean and 0.90 for every seed and n (about 8 episodes per n and seed)."""
+    accuracy = _greedy_accuracy("nback_transformer")
+    assert (np.nanmean(accuracy, axis=0) >= 0.93).all(), accuracy
+    assert np.nanmin(accuracy) >= 0.90, accuracy
+
+
+@pytest.mark.slow
+def test_nback_gru_at_the_same_budget() -> None:
+    """`configs/nback_gru.json` (GRU 128, the same PPO settings), 3 seeds x 1.2M env steps:
+    measured 0.93-0.98 at every n in the mean over seeds, 0.889 for the worst seed's worst n.
+    Pinned at 0.90 in the mean and 0.85 for every seed and n."""
+    accuracy = _greedy_accuracy("nback_gru")
+    assert (np.nanmean(accuracy, axis=0) >= 0.90).all(), accuracy
+    assert np.nanmin(accuracy) >= 0.85, accuracy

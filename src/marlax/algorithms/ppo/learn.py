@@ -127,6 +127,27 @@ def _critic_loss(
     return value_loss(value, old_value, batch.targets, batch.weight, clip_eps)
 
 
+def rollout_batch(
+    networks: Networks,
+    transitions: Transition,
+    last_value: jax.Array,
+    agent_valid: jax.Array,
+    actor_carry: Any,
+    critic_carry: Any,
+    ppo: PPOConfig,
+) -> Batch:
+    """GAE on a rollout [T, B, N, ...], then its learning layout (`make_batch`).
+
+    Args:
+        last_value: f32[B, N]; agent_valid: bool[B, N]; actor_carry, critic_carry: [B, N, ...]
+            the memory at rollout start.
+    """
+    advantages, targets = advantages_and_targets(transitions, last_value, ppo.gamma, ppo.gae_lambda)
+    return make_batch(
+        networks, transitions, advantages, targets, agent_valid, actor_carry, critic_carry
+    )
+
+
 def ppo_loss(
     params: Params, networks: Networks, batch: Batch, ppo: PPOConfig
 ) -> tuple[jax.Array, LossMetrics]:

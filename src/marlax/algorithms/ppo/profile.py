@@ -37,7 +37,7 @@ from typing import Any
 import jax
 
 from marlax.algorithms.common.metric_rows import metric_rows
-from marlax.algorithms.ppo.learn import advantages_and_targets, learn, make_batch
+from marlax.algorithms.ppo.learn import learn, rollout_batch
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.ppo.types import TrainState
@@ -177,17 +177,14 @@ def profile_pieces(trainer: Trainer, state: TrainState, repeats: int) -> tuple[P
         )
 
     def _gae(transitions, last_value, start):
-        advantages, targets = advantages_and_targets(
-            transitions, last_value, ppo.gamma, ppo.gae_lambda
-        )
-        return make_batch(
+        return rollout_batch(
             networks,
             transitions,
-            advantages,
-            targets,
+            last_value,
             layout.agent_valid,
             start.actor_carry,
             start.critic_carry,
+            ppo,
         )
 
     one_epoch = dataclasses.replace(ppo, num_epochs=1)

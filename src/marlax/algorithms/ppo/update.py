@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from marlax.algorithms.common import optimizers
-from marlax.algorithms.ppo.learn import Batch, advantages_and_targets, learn, make_batch
+from marlax.algorithms.ppo.learn import Batch, learn, rollout_batch
 from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.tasks import TaskLayout
@@ -99,15 +99,14 @@ def collect(state: TrainState, layout: TaskLayout, networks: Networks, ppo: PPOC
         ppo.rollout_length,
         ppo.bootstrap_truncation,
     )
-    advantages, targets = advantages_and_targets(transitions, last_value, ppo.gamma, ppo.gae_lambda)
-    batch = make_batch(
+    batch = rollout_batch(
         networks,
         transitions,
-        advantages,
-        targets,
+        last_value,
         layout.agent_valid,
         start.actor_carry,
         start.critic_carry,
+        ppo,
     )
     return Collected(runner, batch, stats, learn_key, next_key)
 
