@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marlax.validate import require_int_at_least
@@ -40,7 +41,7 @@ def profile_command(
     """Profile one PPO update: rollout, GAE, a learning epoch, the whole update, host time,
     compile times and memory; writes profile.json and a jax.profiler trace to a run folder."""
     from marlax.algorithms.ppo.loop import create_run
-    from marlax.algorithms.ppo.profile import PROFILE_DIR, PROFILE_JSON, profile_run
+    from marlax.algorithms.ppo.profile import PROFILE_DIR, PROFILE_JSON, STAGES, profile_run
     from marlax.config import load_config
 
     require_int_at_least("--repeats", repeats, 1)
@@ -53,7 +54,20 @@ def profile_command(
     folder = create_run(train_config)
     console = Console()
     console.print(f"profiling into run [bold]{folder.name}[/bold] ({folder.path})")
-    profile = profile_run(folder, train_config, repeats=repeats)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("starting", total=len(STAGES))
+
+        def _stage(description: str) -> None:
+            progress.update(task, description=description, completed=STAGES.index(description))
+
+        profile = profile_run(folder, train_config, repeats=repeats, on_stage=_stage)
     console.print(profile_table(profile))
     console.print(
         f"peak resident memory {profile.max_rss_bytes / _MIB:,.0f} MiB; numbers in "

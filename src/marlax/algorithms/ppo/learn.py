@@ -24,7 +24,7 @@ from marlax.algorithms.common.losses import (
 )
 from marlax.algorithms.common.shuffle import permutation
 from marlax.algorithms.ppo.networks import Networks, Params
-from marlax.algorithms.ppo.types import Transition
+from marlax.algorithms.ppo.types import RunnerState, Transition
 from marlax.config.schema import PPOConfig
 from marlax.models.heads import distribution
 
@@ -129,22 +129,27 @@ def _critic_loss(
 
 def rollout_batch(
     networks: Networks,
+    agent_valid: jax.Array,
     transitions: Transition,
     last_value: jax.Array,
-    agent_valid: jax.Array,
-    actor_carry: Any,
-    critic_carry: Any,
+    start: RunnerState,
     ppo: PPOConfig,
 ) -> Batch:
     """GAE on a rollout [T, B, N, ...], then its learning layout (`make_batch`).
 
     Args:
-        last_value: f32[B, N]; agent_valid: bool[B, N]; actor_carry, critic_carry: [B, N, ...]
-            the memory at rollout start.
+        agent_valid: bool[B, N] (`TaskLayout.agent_valid`); last_value: f32[B, N];
+        start: the runner at rollout start (its memories are where replay begins).
     """
     advantages, targets = advantages_and_targets(transitions, last_value, ppo.gamma, ppo.gae_lambda)
     return make_batch(
-        networks, transitions, advantages, targets, agent_valid, actor_carry, critic_carry
+        networks,
+        transitions,
+        advantages,
+        targets,
+        agent_valid,
+        start.actor_carry,
+        start.critic_carry,
     )
 
 

@@ -53,6 +53,12 @@ PROFILE_JSON = "profile.json"
 """The numbers' file inside the run folder."""
 LEARNER_NAME = "ppo-profile"
 """What status.json (and `marlax runs`) names a profile run's learner."""
+STAGES = (
+    "compiling and timing the rollout, GAE and one learning epoch",
+    "compiling and timing the whole update",
+    "tracing updates",
+)
+"""What `profile_update` reports to `on_stage`, in order (the trace only with a trace_dir)."""
 PIECES = ("rollout", "gae", "learning_epoch", "update")
 
 
@@ -177,15 +183,7 @@ def profile_pieces(trainer: Trainer, state: TrainState, repeats: int) -> tuple[P
         )
 
     def _gae(transitions, last_value, start):
-        return rollout_batch(
-            networks,
-            transitions,
-            last_value,
-            layout.agent_valid,
-            start.actor_carry,
-            start.critic_carry,
-            ppo,
-        )
+        return rollout_batch(networks, layout.agent_valid, transitions, last_value, start, ppo)
 
     one_epoch = dataclasses.replace(ppo, num_epochs=1)
 
@@ -255,6 +253,7 @@ def profile_update(
     repeats: int = 5,
     trace_dir: Path | None = None,
     traced_updates: int = 2,
+    on_stage: Callable[[str], None] | None = None,
 ) -> UpdateProfile:
     """Profile one update of `trainer`'s config from a fresh state drawn from `key`.
 
@@ -262,17 +261,22 @@ def profile_update(
         repeats: timed calls behind every median (>= 1).
         trace_dir: where to write a `jax.profiler.trace` of `traced_updates` host-loop calls
             (after all timing, so tracing slows nothing measured); None: no trace.
+        on_stage: called with the name of each of `STAGES` as it starts (a progress display).
 
     Returns:
         The UpdateProfile; the Trainer's state is discarded.
     """
     require_int_at_least("repeats", repeats, 1)
     require_int_at_least("traced_updates", traced_updates, 1)
+    stage = on_stage or (lambda _: None)
     state = trainer.init(key)
     seed_state = jax.tree.map(lambda leaf: leaf[0], state)
+    stage(STAGES[0])
     pieces = profile_pieces(trainer, seed_state, repeats)
+    stage(STAGES[1])
     update, host, state = profile_trainer_update(trainer, state, repeats)
     if trace_dir is not None:
+        stage(STAGES[2])
         trace_updates(trainer, state, trace_dir, traced_updates)
     return UpdateProfile(
         programs=(*pieces, update),
@@ -285,7 +289,13 @@ def profile_update(
     )
 
 
-def profile_run(folder: RunFolder, config: TrainConfig, *, repeats: int = 5) -> UpdateProfile:
+def profile_run(
+    folder: RunFolder,
+    config: TrainConfig,
+    *,
+    repeats: int = 5,
+    on_stage: Callable[[str], None] | None = None,
+) -> UpdateProfile:
     """Profile `config` into the run `folder`: profile.json and the trace in profile/.
 
     The status says learner "ppo-profile": "finished" when done, "failed" with the message
@@ -295,7 +305,11 @@ def profile_run(folder: RunFolder, config: TrainConfig, *, repeats: int = 5) -> 
     try:
         trace_dir = folder.path / PROFILE_DIR
         profile = profile_update(
-            Trainer(config), jax.random.key(config.run.seed), repeats=repeats, trace_dir=trace_dir
+            Trainer(config),
+            jax.random.key(config.run.seed),
+            repeats=repeats,
+            trace_dir=trace_dir,
+            on_stage=on_stage,
         )
     except Exception as error:
         folder.write_status("failed", learner=LEARNER_NAME, message=str(error))

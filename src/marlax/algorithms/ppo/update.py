@@ -99,15 +99,7 @@ def collect(state: TrainState, layout: TaskLayout, networks: Networks, ppo: PPOC
         ppo.rollout_length,
         ppo.bootstrap_truncation,
     )
-    batch = rollout_batch(
-        networks,
-        transitions,
-        last_value,
-        layout.agent_valid,
-        start.actor_carry,
-        start.critic_carry,
-        ppo,
-    )
+    batch = rollout_batch(networks, layout.agent_valid, transitions, last_value, start, ppo)
     return Collected(runner, batch, stats, learn_key, next_key)
 
 
