@@ -1,8 +1,10 @@
-"""Every shipped config in `configs/` loads, builds a Trainer and runs one finite PPO update.
+"""Every shipped config in `configs/` loads, builds its learner's trainer and runs one finite
+update (PPO, or IQL/VDN/QMIX for configs whose `algorithm` says so).
 
 Each config is shrunk to the smallest shapes (2 envs per task, 4-step rollouts, one epoch and
-one minibatch) so the test costs one compile per config; the hyperparameters under test are
-the shipped model, env settings and PPO options, which keep their values.
+one minibatch; for Q-learners 4-step chunks, a batch of 2 and learning from the first update)
+so the test costs one compile per config; the hyperparameters under test are the shipped
+model, env settings and learner options, which keep their values.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 
 from marlax.algorithms.ppo.trainer import Trainer
+from marlax.algorithms.q_learning.trainer import QTrainer
 from marlax.config import load_config
 from marlax.config.load import read_json
 
@@ -22,7 +25,25 @@ CONFIGS = sorted(CONFIG_DIR.glob("*.json"))
 ENVS_PER_TASK = 2
 ROLLOUT_LENGTH = 4
 # the rest compile for 35-105 s each on 2 busy cores (grid envs, Transformer): full tier only
-FAST = {"simple_spread", "nback", "nback_gru"}
+FAST = {"simple_spread", "nback", "nback_gru", "qmix_simple_spread"}
+
+
+def _is_q_learner(path: Path) -> bool:
+    return read_json(path).get("algorithm", "ppo") != "ppo"
+
+
+def tiny_q_overrides(path: Path) -> list[str]:
+    """Q-learner configs shrunk: 2 envs, 4-step chunks, batch 2, learning at once."""
+    return [
+        f"env.num_envs={ENVS_PER_TASK}",
+        f"q_learning.rollout_length={ROLLOUT_LENGTH}",
+        f"q_learning.total_env_steps={ROLLOUT_LENGTH * ENVS_PER_TASK}",
+        "q_learning.batch_size=2",
+        "q_learning.gradient_steps=1",
+        "q_learning.learning_starts=0",
+        "run.log_every=1",
+        "run.checkpoint_every=1",
+    ]
 
 
 def tiny_overrides(path: Path) -> list[str]:
@@ -69,7 +90,10 @@ def test_shipped_configs_train_for_real() -> None:
     """The shipped budgets are real runs: at least 100 updates each, not smoke-test sizes."""
     for path in CONFIGS:
         config = load_config(path)
-        assert config.num_updates >= 100, path.name
+        if config.algorithm == "ppo":
+            assert config.num_updates >= 100, path.name
+        else:
+            assert QTrainer(config).num_updates >= 100, path.name
 
 
 @pytest.mark.parametrize(
@@ -80,6 +104,9 @@ def test_shipped_configs_train_for_real() -> None:
     ],
 )
 def test_config_runs_one_update(path: Path) -> None:
+    if _is_q_learner(path):
+        _q_config_runs_one_update(path)
+        return
     config = load_config(path, tiny_overrides(path))
     assert config.num_updates == 1
     trainer = Trainer(config)
@@ -92,4 +119,15 @@ def test_config_runs_one_update(path: Path) -> None:
     for name, value in losses.items():
         assert value.shape == (config.run.num_seeds, 1), name
         assert np.all(np.isfinite(value)), (name, value)
+    assert int(np.asarray(state.update)[0]) == 1
+
+
+def _q_config_runs_one_update(path: Path) -> None:
+    config = load_config(path, tiny_q_overrides(path))
+    trainer = QTrainer(config)
+    assert trainer.num_updates == 1
+    state, metrics = trainer.update(trainer.init(jax.random.key(0)), 1)
+    loss = np.asarray(metrics["loss/td"])
+    assert loss.shape == (config.run.num_seeds, 1)
+    assert np.all(np.isfinite(loss)), loss
     assert int(np.asarray(state.update)[0]) == 1

@@ -23,6 +23,7 @@ ALLOWED = {
     "config": {"envs", "models", "validate", "errors"},
     "algorithms": {"runs", "config", "models", "coordination", "envs", "validate", "errors"},
     "play": {"algorithms.common", "runs", "envs", "validate", "errors"},
+    "evaluation": {"algorithms.common", "envs", "runs", "validate", "errors"},
 }
 """Package -> what of marlax it may import (a dotted entry allows that subpackage only)."""
 

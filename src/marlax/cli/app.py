@@ -17,6 +17,7 @@ from marlax.errors import ConfigError
 _COMMAND_MODULES: tuple[str, ...] = (
     "train",
     "enjoy",
+    "eval",
     "play",
     "runs",
     "meanfield",

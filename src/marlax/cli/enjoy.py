@@ -1,4 +1,4 @@
-"""`marlax enjoy RUN`: watch, record, or play along with a trained PPO policy.
+"""`marlax enjoy RUN`: watch, record, or play along with a trained policy (any learner).
 
 Examples:
     marlax enjoy bold-otter-07                           # window: the policy plays every agent
@@ -10,13 +10,13 @@ Examples:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
 import typer
 from rich.console import Console
 
+from marlax.algorithms.common.policy import MemoryPolicy
 from marlax.cli.play import describe_episode
 from marlax.envs.base import Env
 from marlax.play.record import (
@@ -28,9 +28,6 @@ from marlax.play.record import (
 )
 from marlax.runs.folder import DEFAULT_RUNS_DIR
 from marlax.validate import require_positive_int
-
-if TYPE_CHECKING:  # the PPO stack is imported only when the command runs
-    from marlax.algorithms.ppo.policy import TrainedPolicy
 
 
 def register(app: typer.Typer) -> None:
@@ -61,18 +58,16 @@ def enjoy_command(
 ) -> None:
     """Watch RUN's latest checkpoint play, record it (--video-path), or play along (--human)."""
     _check_options(episodes=episodes, fps=fps, video_path=video_path)
-    from marlax.algorithms.ppo.policy import select_task, trained_policy
-    from marlax.algorithms.ppo.restore import load_trained
+    from marlax.algorithms.trained import load_run_policy
 
-    trained = load_trained(runs_dir, name)
-    labels = trained.trainer.task_labels
-    task_index = select_task(labels, selector)
-    policy = trained_policy(trained, task_index, seed_index, sample=sample)
-    env = trained.trainer.layout.tasks[task_index].env
+    trained = load_run_policy(
+        runs_dir, name, selector=selector, seed_index=seed_index, sample=sample
+    )
+    policy, env = trained.policy, trained.env
     console = Console()
     console.print(
-        f"{name}: update {trained.update}, {trained.env_steps} env steps; "
-        f"task {labels[task_index]}, seed {seed_index}",
+        f"{name}: {trained.algorithm}, update {trained.update}, {trained.env_steps} env steps; "
+        f"task {trained.task}, seed {seed_index}",
         highlight=False,
     )
     key = jax.random.key(seed)
@@ -82,8 +77,7 @@ def enjoy_command(
         played = record_policy(env, policy, key, episodes, video_path, fps)
         console.print(f"wrote {video_path}", highlight=False)
     else:
-        name_for_keys = trained.trainer.layout.tasks[task_index].name
-        played = _watch(name_for_keys, env, policy, key, episodes, video_path, fps, human, pov)
+        played = _watch(trained.env_name, env, policy, key, episodes, video_path, fps, human, pov)
     for index, episode in enumerate(played, start=1):
         console.print(describe_episode(index, episode), highlight=False)
 
@@ -98,7 +92,7 @@ def _check_options(*, episodes: int, fps: float, video_path: Path | None) -> Non
 
 def record_policy(
     env: Env,
-    policy: TrainedPolicy,
+    policy: MemoryPolicy,
     key: jax.Array,
     num_episodes: int,
     video_path: Path,
@@ -127,7 +121,7 @@ def record_policy(
 def _watch(
     keymap_name: str,
     env: Env,
-    policy: TrainedPolicy,
+    policy: MemoryPolicy,
     key: jax.Array,
     num_episodes: int,
     video_path: Path | None,

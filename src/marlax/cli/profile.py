@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from marlax.errors import ConfigError
 from marlax.validate import require_int_at_least
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def profile_command(
 ) -> None:
     """Profile one PPO update: rollout, GAE, a learning epoch, the whole update, host time,
     compile times and memory; writes profile.json and a jax.profiler trace to a run folder."""
-    from marlax.algorithms.ppo.loop import create_run
+    from marlax.algorithms.common.run_folders import create_run
     from marlax.algorithms.ppo.profile import PROFILE_DIR, PROFILE_JSON, STAGES, profile_run
     from marlax.config import load_config
 
@@ -51,6 +52,10 @@ def profile_command(
     if name is not None:
         overrides.append(f"run.name={name}")
     train_config = load_config(config, overrides)
+    if train_config.algorithm != "ppo":
+        raise ConfigError(
+            "algorithm", train_config.algorithm, '"ppo" (marlax profile times PPO updates)'
+        )
     folder = create_run(train_config)
     console = Console()
     console.print(f"profiling into run [bold]{folder.name}[/bold] ({folder.path})")

@@ -1,4 +1,4 @@
-"""`marlax train`: train PPO from a JSON config (or the built-in default), or resume a run."""
+"""`marlax train`: train a learner from a JSON config (or the built-in default), or resume a run."""
 
 from __future__ import annotations
 
@@ -35,13 +35,10 @@ def train_command(
         None, "--runs-dir", help="Folder of runs (default: the config's run.runs_dir, 'runs')."
     ),
 ) -> None:
-    """Train PPO; prints the run name and shows progress. Resume with --resume NAME."""
-    from marlax.algorithms.ppo.loop import (
-        TrainingDivergedError,
-        create_run,
-        open_run,
-        train_run,
-    )
+    """Train (PPO, IQL, VDN or QMIX: the config's `algorithm`); prints the run name and shows
+    progress. Resume with --resume NAME."""
+    from marlax.algorithms.common.host_loop import TrainingDivergedError
+    from marlax.algorithms.common.run_folders import create_run, open_run
     from marlax.config import load_config
 
     console = Console()
@@ -62,11 +59,20 @@ def train_command(
         folder = create_run(train_config)
         console.print(f"run [bold]{folder.name}[/bold] ({folder.path})")
     try:
-        result = train_run(folder, train_config, console)
+        result = _train_run(train_config.algorithm)(folder, train_config, console)
     except TrainingDivergedError as error:
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(1)
     _report(console, folder.name, train_config, result)
+
+
+def _train_run(algorithm: str) -> Any:
+    """The learner's `train_run(folder, config, console)` (its stack imported only now)."""
+    if algorithm == "ppo":
+        from marlax.algorithms.ppo.loop import train_run
+    else:
+        from marlax.algorithms.q_learning.loop import train_run
+    return train_run
 
 
 def _report(console: Console, name: str, config: Any, result: Any) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from marlax.config.q_learning import check_q_learning
 from marlax.config.validators import check_setting_names
 from marlax.envs.base import Env
 from marlax.envs.spaces import Box, Discrete
@@ -28,9 +29,14 @@ def check_train_config(config: TrainConfig) -> None:
     """Every check that needs the envs: task kinds, model settings, minibatches, devices.
 
     Raises:
-        ConfigError: on `envs`, `model.*`, `ppo.num_minibatches` or `run.devices`.
+        ConfigError: on `envs`, `model.*`, `ppo.num_minibatches` or `run.devices` (PPO), or
+            `envs`, `model.*` and `q_learning.*` (the value-based learners).
     """
     envs = [task.make_env() for task in config.envs]
+    if config.algorithm != "ppo":
+        check_q_learning(config, envs)
+        check_model(config, envs)
+        return
     if config.multi_task:
         check_tasks_compatible([task.name for task in config.envs], envs)
     check_model(config, envs)

@@ -4,8 +4,9 @@
     config = load_config(None)                      # presets/default.json
     load_from_dict(config_to_dict(config)) == config
 
-The JSON has the sections `envs` (a list of tasks; `env: {...}` is shorthand for one),
-`model`, `ppo`, `optimizer` and `run`; each key of a section is a field of its dataclass in
+The JSON has the learner's name `algorithm` ("ppo" by default), the sections `envs` (a list
+of tasks; `env: {...}` is shorthand for one), `model`, `ppo`, `q_learning`, `optimizer` and
+`run`; each key of a section is a field of its dataclass in
 `schema.py`. Every problem is a `ConfigError` whose field is the full dotted path
 (`ppo.learning_rate`, `envs.1.params.view_size`).
 """
@@ -25,6 +26,7 @@ from marlax.config.schema import (
     ModelConfig,
     OptimizerConfig,
     PPOConfig,
+    QLearningConfig,
     RunConfig,
     TaskConfig,
     TrainConfig,
@@ -35,10 +37,11 @@ from marlax.errors import ConfigError
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "ppo": PPOConfig,
+    "q_learning": QLearningConfig,
     "optimizer": OptimizerConfig,
     "run": RunConfig,
 }
-TOP_LEVEL_KEYS = ("env", "envs", *SECTIONS)
+TOP_LEVEL_KEYS = ("env", "envs", "algorithm", *SECTIONS)
 DEFAULT_PRESET = "default.json"
 
 
@@ -101,7 +104,8 @@ def load_from_dict(raw: Any, overrides: Sequence[str] = ()) -> TrainConfig:
         raise ConfigError("envs", tasks, "a non-empty list of task objects")
     sections = {name: _build(cls, raw.get(name, {}), name) for name, cls in SECTIONS.items()}
     envs = tuple(_build(TaskConfig, task, f"envs.{i}") for i, task in enumerate(tasks))
-    return TrainConfig(envs=envs, **sections)
+    algorithm = {"algorithm": raw["algorithm"]} if "algorithm" in raw else {}
+    return TrainConfig(envs=envs, **algorithm, **sections)
 
 
 def normalize_tasks(raw: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +154,7 @@ def _build(cls: type, raw: Any, path: str) -> Any:
 def config_to_dict(config: TrainConfig) -> dict[str, Any]:
     """A JSON-able dict of every field (tuples become lists) that `load_from_dict` reads back."""
     return {
+        "algorithm": config.algorithm,
         "envs": [_jsonable(dataclasses.asdict(task)) for task in config.envs],
         **{name: _jsonable(dataclasses.asdict(getattr(config, name))) for name in SECTIONS},
     }

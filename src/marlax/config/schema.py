@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from marlax.config import checks
+from marlax.config.q_learning import Q_ALGORITHMS, QLearningConfig
 from marlax.config.validators import (
     REQUIRED,
     boolean,
     check_fields,
     check_setting_names,
     choice,
+    env_name,
     instance_of,
     integer,
     interval,
@@ -33,23 +35,26 @@ from marlax.config.validators import (
     string,
 )
 from marlax.envs.base import Env
-from marlax.envs.registry import list_envs, make
+from marlax.envs.registry import is_env_name, list_envs, make
 from marlax.errors import ConfigError
 from marlax.models.registry import CORES, list_models
 from marlax.validate import require
 
 CRITICS = ("independent", "centralised", "shared")
 VALUE_HEADS = ("mse", "hl_gauss")
-OPTIMIZERS = ("adam", "muon")
+OPTIMIZERS = ("adam", "radam", "muon")
 DTYPES = ("float32", "bfloat16")
+ALGORITHMS = ("ppo", *Q_ALGORITHMS)
 
 
 @dataclass(frozen=True, kw_only=True)
 class TaskConfig:
     """One environment to train on and how many copies of it run in parallel."""
 
-    name: str = spec(REQUIRED, choice(list_envs))
-    """A registered environment (`marlax.envs.registry.list_envs()`)."""
+    name: str = spec(REQUIRED, env_name(list_envs, is_env_name))
+    """A registered environment (`marlax.envs.registry.list_envs()`), or "jaxmarl:<Env>" for
+    a JaxMARL env through `from_jaxmarl` (e.g. "jaxmarl:HeuristicEnemySMAX" with
+    `params: {"scenario": "3m"}`)."""
     num_envs: int = spec(64, integer(1))
     """Parallel copies of this environment B_i (>= 1)."""
     params: dict[str, Any] = spec({}, mapping())
@@ -177,7 +182,8 @@ class OptimizerConfig:
     and its schedule are `ppo.learning_rate` and `ppo.anneal_lr` for every optimiser."""
 
     name: str = spec("adam", choice(OPTIMIZERS))
-    """"adam", or "muon" (`optax.contrib.muon`: momentum orthogonalised by Newton-Schulz for
+    """"adam", "radam" (rectified Adam, as JaxMARL's Q-learners use; same b1, b2, eps), or
+    "muon" (`optax.contrib.muon`: momentum orthogonalised by Newton-Schulz for
     the 2-D weight matrices, Adam with the settings below for every other parameter)."""
     b1: float = spec(0.9, number(0.0, 1.0, open_high=True))
     """Adam's first-moment decay, in [0, 1) (Muon's Adam part too)."""
@@ -239,10 +245,14 @@ class TrainConfig:
 
     envs: tuple[TaskConfig, ...]
     """Tasks trained together (>= 1); more than one = multi-task, one shared policy."""
+    algorithm: str = spec("ppo", choice(ALGORITHMS))
+    """The learner: "ppo" (section `ppo`), or "iql", "vdn", "qmix" (section `q_learning`)."""
     model: ModelConfig = spec(ModelConfig, instance_of(ModelConfig))
     """The policy/value network."""
     ppo: PPOConfig = spec(PPOConfig, instance_of(PPOConfig))
-    """The learner."""
+    """PPO's settings (read when algorithm = "ppo")."""
+    q_learning: QLearningConfig = spec(QLearningConfig, instance_of(QLearningConfig))
+    """The value-based learners' settings (read when algorithm is "iql", "vdn" or "qmix")."""
     optimizer: OptimizerConfig = spec(OptimizerConfig, instance_of(OptimizerConfig))
     """The gradient step (Adam or Muon)."""
     run: RunConfig = spec(RunConfig, instance_of(RunConfig))
@@ -257,7 +267,7 @@ class TrainConfig:
         check_fields(self)
         minimum = self.steps_per_update
         require(
-            self.num_updates >= 1,
+            self.algorithm != "ppo" or self.num_updates >= 1,
             "ppo.total_env_steps",
             self.ppo.total_env_steps,
             f"at least {minimum} = rollout_length {self.ppo.rollout_length} x total_num_envs "
@@ -292,6 +302,7 @@ class TrainConfig:
 
 
 __all__ = [
+    "ALGORITHMS",
     "CRITICS",
     "DTYPES",
     "OPTIMIZERS",
@@ -299,6 +310,7 @@ __all__ = [
     "ModelConfig",
     "OptimizerConfig",
     "PPOConfig",
+    "QLearningConfig",
     "RunConfig",
     "TaskConfig",
     "TrainConfig",

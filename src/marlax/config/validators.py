@@ -141,6 +141,23 @@ def choice(choices: Callable[[], Iterable[str]] | Iterable[str]) -> Check:
     return check
 
 
+def env_name(
+    registered: Callable[[], Iterable[str]], accepts: Callable[[Any], bool]
+) -> Check:
+    """A registered env name (`accepts(value)`), listing `registered()` when it is not."""
+
+    def check(field: str, value: Any) -> str:
+        if accepts(value):
+            return value
+        names = sorted(registered())
+        hint = suggestion(value, names) if isinstance(value, str) else ""
+        raise ConfigError(
+            field, value, f"one of {', '.join(names)}, or jaxmarl:<JaxMARL env>{hint}"
+        )
+
+    return check
+
+
 def mapping() -> Check:
     """A JSON object with string keys; JSON lists inside become tuples (hashable settings)."""
 

@@ -1,7 +1,9 @@
 """Environment registry: `make(name, **params)` builds a registered environment.
 
 Entries are "module:Class" strings so that importing marlax does not import
-(and trace-check) every environment.
+(and trace-check) every environment. A name "jaxmarl:<Env>" builds JaxMARL's env through
+`marlax.envs.adapters.from_jaxmarl(<Env>, **params)` (the [jaxmarl] extra), so configs can
+train on SMAX: `{"name": "jaxmarl:HeuristicEnemySMAX", "params": {"scenario": "3m"}}`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ _REGISTRY: dict[str, str] = {
     "simple_spread": "marlax.envs.simple_spread.env:SimpleSpread",
     "energy_flow": "marlax.envs.energy_flow.env:EnergyFlow",
 }
+
+
+JAXMARL_PREFIX = "jaxmarl:"
+"""Env names with this prefix are JaxMARL envs, built by `from_jaxmarl`."""
+
+
+def is_env_name(name: Any) -> bool:
+    """A registered env name, or "jaxmarl:<Env>"."""
+    if not isinstance(name, str):
+        return False
+    return name in _REGISTRY or (name.startswith(JAXMARL_PREFIX) and len(name) > 7)
 
 
 def register(name: str, target: str | type[Env]) -> None:
@@ -63,6 +76,10 @@ def make(name: str, **params: Any) -> Env:
     Raises:
         ConfigError: unknown name, unknown setting, or a setting out of range.
     """
+    if isinstance(name, str) and name.startswith(JAXMARL_PREFIX):
+        from marlax.envs.adapters.jaxmarl import from_jaxmarl
+
+        return from_jaxmarl(name.removeprefix(JAXMARL_PREFIX), **params)
     cls = env_class(name)
     known = env_parameters(name)
     for key in params:

@@ -193,3 +193,15 @@ def test_one_ppo_update_with_muon_gives_finite_metrics_and_moves_the_weights():
     }
     assert len(kernels) == 8
     assert all(unchanged == _unused_head(path) for path, unchanged in kernels.items()), kernels
+
+
+def test_radam_is_optax_radam_after_clipping():
+    params = {"w": jnp.arange(6.0).reshape(2, 3)}
+    grads = {"w": jnp.full((2, 3), 4.0)}
+    ours = make_optimizer(OptimizerConfig(name="radam"), 1e-2, 1.0)
+    reference = optax.chain(optax.clip_by_global_norm(1.0), optax.radam(1e-2, eps=1e-5))
+    state_a, state_b = ours.init(params), reference.init(params)
+    for _ in range(8):  # past RAdam's warm-up, where the rectified step starts
+        update_a, state_a = ours.update(grads, state_a, params)
+        update_b, state_b = reference.update(grads, state_b, params)
+        np.testing.assert_array_equal(update_a["w"], update_b["w"])

@@ -1,4 +1,4 @@
-"""The gradient step every learner shares: global-norm clipping, then Adam or Muon.
+"""The gradient step every learner shares: global-norm clipping, then Adam, RAdam or Muon.
 
     optimizer = make_optimizer(config.optimizer, learning_rate, max_grad_norm)
 
@@ -48,6 +48,12 @@ def _adam(
     return optax.adam(learning_rate, b1=config.b1, b2=config.b2, eps=config.eps)
 
 
+def _radam(
+    config: OptimizerConfig, learning_rate: optax.ScalarOrSchedule
+) -> optax.GradientTransformation:
+    return optax.radam(learning_rate, b1=config.b1, b2=config.b2, eps=config.eps)
+
+
 def _muon(
     config: OptimizerConfig, learning_rate: optax.ScalarOrSchedule
 ) -> optax.GradientTransformation:
@@ -69,10 +75,11 @@ def make_optimizer(
     learning_rate: optax.ScalarOrSchedule,
     max_grad_norm: float,
 ) -> optax.GradientTransformation:
-    """Clip the gradient's global norm to `max_grad_norm`, then take an Adam or Muon step.
+    """Clip the gradient's global norm to `max_grad_norm`, then take an Adam, RAdam or Muon step.
 
     Args:
-        config: which optimiser and its settings (`config.name` is "adam" or "muon").
+        config: which optimiser and its settings (`config.name`: "adam", "radam" or "muon";
+            RAdam (Liu et al. 2020) is what JaxMARL's Q-learners use).
         learning_rate: a float, or an optax schedule of the optimiser's step count.
         max_grad_norm: the global-norm clip (> 0), applied to all parameters together.
 
@@ -80,5 +87,5 @@ def make_optimizer(
         optax.chain(clip_by_global_norm, adam | muon). With "adam" and the default b1, b2,
         eps this is exactly `optax.chain(clip_by_global_norm(c), adam(lr, eps=1e-5))`.
     """
-    step = _muon if config.name == "muon" else _adam
+    step = {"adam": _adam, "radam": _radam, "muon": _muon}[config.name]
     return optax.chain(optax.clip_by_global_norm(max_grad_norm), step(config, learning_rate))

@@ -1,6 +1,6 @@
 """PPO's training run: a `Trainer` driven by the shared host loop, with orbax checkpoints.
 
-    folder = create_run(config)                        # or: folder, config = open_run(dir, name)
+    folder = create_run(config)      # marlax.algorithms.common.run_folders (or open_run)
     result = train_run(folder, config)                 # fresh, or resumed from the latest save
 
 Everything per update happens in `Trainer.update` (one jitted call for `run.log_every`
@@ -11,8 +11,6 @@ very same state, so it ends with exactly the parameters an uninterrupted run rea
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -25,32 +23,19 @@ from marlax.algorithms.common.host_loop import (
     TrainingDivergedError,
     run_host_loop,
 )
+from marlax.algorithms.common.run_folders import create_run, open_run
 from marlax.algorithms.ppo.restore import restore_state
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.ppo.types import TrainState
-from marlax.config import TrainConfig, config_to_dict, load_from_dict
+from marlax.config import TrainConfig
 from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
-from marlax.runs.naming import new_run_name
 
 __all__ = ["TrainingDivergedError", "create_run", "open_run", "ppo_schedule", "train_run"]
 
 LEARNER_NAME = "ppo"
 
 _DIVERGENCE_HINT = "lower ppo.learning_rate or ppo.max_grad_norm and resume, or start again"
-
-
-def create_run(config: TrainConfig) -> RunFolder:
-    """A new run folder for `config` (named by `run.name` or a fresh adjective-animal-NN)."""
-    runs_dir = Path(config.run.runs_dir)
-    name = config.run.name or new_run_name(runs_dir)
-    return RunFolder.create(runs_dir, name, config_to_dict(config))
-
-
-def open_run(runs_dir: Path, name: str) -> tuple[RunFolder, TrainConfig]:
-    """An existing run and the config it was started with (for `--resume`)."""
-    folder = RunFolder.open(runs_dir, name)
-    return folder, load_from_dict(folder.read_config())
 
 
 def ppo_schedule(config: TrainConfig, trainer: Trainer) -> Schedule:

@@ -1,0 +1,109 @@
+"""A trained Q-learner's agents as a `MemoryPolicy`: greedy in the legal actions (or
+epsilon-greedy with `epsilon` > 0), one env, one seed.
+
+    trained = load_trained_q(Path("runs"), "bold-otter-07")
+    policy = q_policy(trained, seed_index=0)
+    actions, memory = policy.act(key, obs, env_state, policy.initial_memory(), reset)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from marlax.algorithms.q_learning.explore import epsilon_greedy, greedy
+from marlax.algorithms.q_learning.networks import QNetworks
+from marlax.algorithms.q_learning.trainer import QTrainer
+from marlax.algorithms.q_learning.update import QTrainState
+from marlax.config import TrainConfig, load_from_dict
+from marlax.envs.base import Env
+from marlax.runs.checkpoint import Checkpointer
+from marlax.runs.folder import RunFolder
+from marlax.validate import require, require_int, require_number
+
+
+@struct.dataclass
+class QPolicy:
+    """The agent Q-network of one seed acting in one env (a pytree: parameters are leaves)."""
+
+    params: Any  # {"agent": ..., "mixer": ...} of one seed
+    networks: QNetworks = struct.field(pytree_node=False)
+    env: Env = struct.field(pytree_node=False)
+    epsilon: float = struct.field(pytree_node=False, default=0.0)
+
+    def initial_memory(self) -> Any:
+        """The agents' carry for one env: leaves [1, N, ...]."""
+        return self.networks.initialize_carry((1, self.networks.num_agents))
+
+    def q_values(self, obs: jax.Array, memory: Any, reset: jax.Array) -> tuple[jax.Array, Any]:
+        """(Q f32[N, A], memory) for one env's observations [N, *obs_shape]."""
+        reset_batch = jnp.broadcast_to(reset, (1, self.networks.num_agents))
+        memory, q = self.networks.step(self.params, memory, obs[None], reset_batch)
+        return q[0], memory
+
+    def act(
+        self, key: jax.Array, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
+    ) -> tuple[jax.Array, Any]:
+        """Actions i32[N] (the best legal, or epsilon-greedy) and the new memory."""
+        q, memory = self.q_values(obs, memory, reset)
+        legal = self.env.action_mask(state)
+        if self.epsilon > 0.0:
+            return epsilon_greedy(key, q, legal, jnp.float32(self.epsilon)), memory
+        return greedy(q, legal), memory
+
+
+@dataclass(frozen=True)
+class TrainedQRun:
+    """A Q-learning run's config, trainer and a saved state (leading seed axis S)."""
+
+    folder: RunFolder
+    config: TrainConfig
+    trainer: QTrainer
+    state: QTrainState
+    update: int
+    env_steps: int
+
+
+def restore_q_run(folder: RunFolder, config: TrainConfig, step: int | None) -> TrainedQRun:
+    """Checkpoint `step` (None = the latest) of the Q-learning run in `folder`.
+
+    Raises:
+        ConfigError: the run has no checkpoint, or none at `step`.
+    """
+    trainer = QTrainer(config)
+    with Checkpointer(folder.checkpoint_dir) as checkpointer:
+        steps = checkpointer.all_steps()
+        require(bool(steps), "run", folder.name, "a run with a checkpoint (train it longer)")
+        step = steps[-1] if step is None else step
+        saved = ", ".join(str(saved) for saved in steps)
+        require(step in steps, "checkpoint", step, f"one of the saved steps: {saved}")
+        state = checkpointer.restore(step, trainer.abstract_state())
+        env_steps = int(
+            checkpointer.metadata(step).get("env_steps", step * trainer.env_steps_per_update)
+        )
+    return TrainedQRun(folder, config, trainer, state, step, env_steps)
+
+
+def load_trained_q(runs_dir: Path, name: str, step: int | None = None) -> TrainedQRun:
+    """Checkpoint `step` (None = the latest) of Q-learning run `name` in `runs_dir`."""
+    folder = RunFolder.open(Path(runs_dir), name)
+    return restore_q_run(folder, load_from_dict(folder.read_config()), step)
+
+
+def q_policy(trained: TrainedQRun, seed_index: int = 0, *, epsilon: float = 0.0) -> QPolicy:
+    """The greedy (or epsilon-greedy) policy of seed `seed_index`.
+
+    Raises:
+        ConfigError: `seed_index` is not in [0, S), or `epsilon` not in [0, 1].
+    """
+    num_seeds = int(jax.tree.leaves(trained.state.params)[0].shape[0])
+    seed_index = require_int("seed_index", seed_index, 0, num_seeds - 1)
+    epsilon = require_number("epsilon", epsilon, 0.0, 1.0)
+    params = jax.device_put(jax.tree.map(lambda leaf: leaf[seed_index], trained.state.params))
+    setup = trained.trainer.setup
+    return QPolicy(params, setup.networks, setup.env, float(epsilon))
