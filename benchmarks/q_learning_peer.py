@@ -7,7 +7,8 @@ Both learners get JaxMARL's `ql_rnn_mpe.yaml` settings: 8 envs, one episode chun
 update, replay of 5000 chunks, batch 32, one gradient step per update, learning from 10,000
 env steps, GRU 64 with agent ids, epsilon 1 -> 0.05 over 10% of the run, RAdam (eps 1e-8) at
 5e-3 decayed linearly, gradient clip 25, gamma 0.9, hard target update every 200 updates,
-team reward = sum of the agents' rewards, QMIX mixer 32 / 128. One difference is the env's:
+team reward = sum of the agents' rewards, QMIX mixer 32 / 128; the agent network is theirs
+too: Dense 64 + relu, GRU 64, a linear Q layer of orthogonal gain 1. One difference is the env's:
 JaxMARL's MPE episodes are 26 steps (its time-limit check runs one step late), marlax's 25
 as in mpe2, so one update is 8 x 26 vs 8 x 25 env steps.
 
@@ -46,7 +47,11 @@ def marlax_config(alg: str, total_env_steps: int, seed: int) -> dict[str, Any]:
     return {
         "algorithm": alg,
         "env": {"name": "simple_spread", "num_envs": 8},
-        "model": {"name": "gru", "core": {"hidden_size": 64}},
+        "model": {
+            "name": "gru",
+            "encoder": {"hidden_sizes": [64], "activation": "relu"},
+            "core": {"hidden_size": 64},
+        },
         "optimizer": {"name": "radam", "eps": 1e-8},
         "q_learning": {
             "total_env_steps": total_env_steps,

@@ -15,10 +15,13 @@ import jax
 import numpy as np
 import pytest
 
+from marlax.algorithms.off_policy.trainer import OffPolicyTrainer
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.q_learning.trainer import QTrainer
 from marlax.config import load_config
+from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS
 from marlax.config.load import read_json
+from marlax.config.q_learning import Q_ALGORITHMS
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIGS = sorted(CONFIG_DIR.glob("*.json"))
@@ -28,8 +31,8 @@ ROLLOUT_LENGTH = 4
 FAST = {"simple_spread", "nback", "nback_gru", "qmix_simple_spread"}
 
 
-def _is_q_learner(path: Path) -> bool:
-    return read_json(path).get("algorithm", "ppo") != "ppo"
+def _algorithm(path: Path) -> str:
+    return read_json(path).get("algorithm", "ppo")
 
 
 def tiny_q_overrides(path: Path) -> list[str]:
@@ -41,6 +44,20 @@ def tiny_q_overrides(path: Path) -> list[str]:
         "q_learning.batch_size=2",
         "q_learning.gradient_steps=1",
         "q_learning.learning_starts=0",
+        "run.log_every=1",
+        "run.checkpoint_every=1",
+    ]
+
+
+def tiny_off_policy_overrides() -> list[str]:
+    """MADDPG/SAC configs shrunk: 2 envs, 4 steps, batch 2, learning at once."""
+    return [
+        f"env.num_envs={ENVS_PER_TASK}",
+        f"off_policy.num_steps={ROLLOUT_LENGTH}",
+        f"off_policy.total_env_steps={ROLLOUT_LENGTH * ENVS_PER_TASK}",
+        "off_policy.batch_size=2",
+        "off_policy.gradient_steps=1",
+        "off_policy.learning_starts=0",
         "run.log_every=1",
         "run.checkpoint_every=1",
     ]
@@ -90,10 +107,12 @@ def test_shipped_configs_train_for_real() -> None:
     """The shipped budgets are real runs: at least 100 updates each, not smoke-test sizes."""
     for path in CONFIGS:
         config = load_config(path)
-        if config.algorithm == "ppo":
-            assert config.num_updates >= 100, path.name
-        else:
+        if config.algorithm in Q_ALGORITHMS:
             assert QTrainer(config).num_updates >= 100, path.name
+        elif config.algorithm in OFF_POLICY_ALGORITHMS:
+            assert OffPolicyTrainer.from_config(config).num_updates >= 100, path.name
+        else:
+            assert config.num_updates >= 100, path.name
 
 
 @pytest.mark.parametrize(
@@ -104,8 +123,11 @@ def test_shipped_configs_train_for_real() -> None:
     ],
 )
 def test_config_runs_one_update(path: Path) -> None:
-    if _is_q_learner(path):
+    if _algorithm(path) in Q_ALGORITHMS:
         _q_config_runs_one_update(path)
+        return
+    if _algorithm(path) in OFF_POLICY_ALGORITHMS:
+        _off_policy_config_runs_one_update(path)
         return
     config = load_config(path, tiny_overrides(path))
     assert config.num_updates == 1
@@ -131,3 +153,12 @@ def _q_config_runs_one_update(path: Path) -> None:
     assert loss.shape == (config.run.num_seeds, 1)
     assert np.all(np.isfinite(loss)), loss
     assert int(np.asarray(state.update)[0]) == 1
+
+
+def _off_policy_config_runs_one_update(path: Path) -> None:
+    config = load_config(path, tiny_off_policy_overrides())
+    trainer = OffPolicyTrainer.from_config(config)
+    assert trainer.num_updates == 1
+    state, metrics = trainer.update(trainer.init(jax.random.key(0)), 1)
+    assert np.all(np.isfinite(np.asarray(metrics["loss/critic"])))
+    assert trainer.params_finite(state)

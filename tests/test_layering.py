@@ -24,6 +24,16 @@ ALLOWED = {
     "algorithms": {"runs", "config", "models", "coordination", "envs", "validate", "errors"},
     "play": {"algorithms.common", "runs", "envs", "validate", "errors"},
     "evaluation": {"algorithms.common", "envs", "runs", "validate", "errors"},
+    "reproduce": {
+        "algorithms",
+        "evaluation",
+        "bench",
+        "play",
+        "config",
+        "envs",
+        "runs",
+        "validate",
+    },
 }
 """Package -> what of marlax it may import (a dotted entry allows that subpackage only)."""
 

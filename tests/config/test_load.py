@@ -162,7 +162,12 @@ def test_bad_override_paths_name_the_override(overrides, field, shown):
         (["ppo.gamma=NaN"], "ppo.gamma", None, "[0, 1]"),
         (["env.params=[1]"], "envs.0.params", [1], "JSON object"),
         (["model=3"], "model", 3, "JSON object"),
-        (["bogus=1"], "bogus", 1, "env, envs, model, ppo, optimizer, run"),
+        (
+            ["bogus=1"],
+            "bogus",
+            1,
+            "env, envs, algorithm, model, ppo, q_learning, off_policy, optimizer, run",
+        ),
         (["env.nmae=nback"], "envs.0.nmae", "nback", "did you mean 'name'"),
     ],
 )

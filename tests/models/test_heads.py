@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from marlax.errors import ConfigError
 from marlax.models import Categorical, DiagGaussian, GaussianParams, distribution, mask_logits
 from marlax.models.heads import MASKED_LOGIT, PolicyValueHead
 
@@ -90,3 +91,16 @@ def test_heads_shapes_and_initial_policy(key: jax.Array) -> None:
     chex.assert_shape((mean, log_std, value), ((2, 3, 2), (2, 3, 2), (2, 3)))
     np.testing.assert_allclose(log_std, -0.5)
     chex.assert_shape(params["params"]["log_std"], (2,))
+
+
+@pytest.mark.parametrize("scale", [0.01, 1.0])
+def test_policy_layer_is_orthogonal_with_the_given_gain(scale):
+    head = PolicyValueHead(num_actions=5, policy_init_scale=scale)
+    params = head.init(jax.random.key(0), jnp.zeros((1, 16)))
+    kernel = params["params"]["policy"]["kernel"]  # [16, 5]: orthonormal columns times gain
+    np.testing.assert_allclose(np.asarray(kernel.T @ kernel), scale**2 * np.eye(5), atol=1e-6)
+
+
+def test_policy_init_scale_must_be_positive():
+    with pytest.raises(ConfigError, match="policy_init_scale"):
+        PolicyValueHead(num_actions=5, policy_init_scale=0.0)

@@ -22,12 +22,14 @@ from typing import Any
 import jax
 
 from marlax.algorithms.common.policy import MemoryPolicy
+from marlax.algorithms.off_policy.policy import load_off_policy_policies
 from marlax.algorithms.ppo.policy import select_task, trained_policy
 from marlax.algorithms.ppo.restore import TrainedRun, restore_state
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.q_learning.policy import q_policy, restore_q_run
 from marlax.config import TrainConfig, load_from_dict
+from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS
 from marlax.config.q_learning import Q_ALGORITHMS
 from marlax.config.validators import mapping
 from marlax.envs.base import Env
@@ -310,5 +312,6 @@ def load_q_policies(
 POLICY_LOADERS: dict[str, PolicyLoader] = {
     "ppo": load_ppo_policies,
     **dict.fromkeys(Q_ALGORITHMS, load_q_policies),
+    **dict.fromkeys(OFF_POLICY_ALGORITHMS, load_off_policy_policies),
 }
 """Learner name (`config.algorithm`) -> the loader of its trained policies."""

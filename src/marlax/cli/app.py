@@ -23,6 +23,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "meanfield",
     "bench",
     "profile",
+    "reproduce",
 )
 
 app = typer.Typer(

@@ -70,6 +70,8 @@ def _train_run(algorithm: str) -> Any:
     """The learner's `train_run(folder, config, console)` (its stack imported only now)."""
     if algorithm == "ppo":
         from marlax.algorithms.ppo.loop import train_run
+    elif algorithm in ("maddpg", "sac"):
+        from marlax.algorithms.off_policy.loop import train_run
     else:
         from marlax.algorithms.q_learning.loop import train_run
     return train_run

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS, check_off_policy
 from marlax.config.q_learning import check_q_learning
 from marlax.config.validators import check_setting_names
 from marlax.envs.base import Env
@@ -33,6 +34,10 @@ def check_train_config(config: TrainConfig) -> None:
             `envs`, `model.*` and `q_learning.*` (the value-based learners).
     """
     envs = [task.make_env() for task in config.envs]
+    if config.algorithm in OFF_POLICY_ALGORITHMS:
+        # MADDPG / SAC build their own MLPs (off_policy.*_hidden_sizes): no model section
+        check_off_policy(config, envs)
+        return
     if config.algorithm != "ppo":
         check_q_learning(config, envs)
         check_model(config, envs)

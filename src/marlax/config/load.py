@@ -5,8 +5,8 @@
     load_from_dict(config_to_dict(config)) == config
 
 The JSON has the learner's name `algorithm` ("ppo" by default), the sections `envs` (a list
-of tasks; `env: {...}` is shorthand for one), `model`, `ppo`, `q_learning`, `optimizer` and
-`run`; each key of a section is a field of its dataclass in
+of tasks; `env: {...}` is shorthand for one), `model`, `ppo`, `q_learning`, `off_policy`,
+`optimizer` and `run`; each key of a section is a field of its dataclass in
 `schema.py`. Every problem is a `ConfigError` whose field is the full dotted path
 (`ppo.learning_rate`, `envs.1.params.view_size`).
 """
@@ -24,6 +24,7 @@ from typing import Any
 from marlax.config.overrides import apply_overrides
 from marlax.config.schema import (
     ModelConfig,
+    OffPolicyConfig,
     OptimizerConfig,
     PPOConfig,
     QLearningConfig,
@@ -38,6 +39,7 @@ SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "ppo": PPOConfig,
     "q_learning": QLearningConfig,
+    "off_policy": OffPolicyConfig,
     "optimizer": OptimizerConfig,
     "run": RunConfig,
 }

@@ -2,8 +2,10 @@
 
     {"algorithm": "qmix", "env": {...}, "q_learning": {"total_env_steps": 2000000, ...}}
 
-IQL, VDN and QMIX share every field here; they differ only in how the agents' Q-values are
-combined (`algorithm`: "iql" none, "vdn" a sum, "qmix" a monotonic mixer on the global state).
+IQL, VDN, QMIX and MF-Q share every field here; they differ only in how the agents' Q-values
+are combined (`algorithm`: "iql" none, "vdn" a sum, "qmix" a monotonic mixer on the global
+state) or what they read ("mfq": independent Q-learners whose input adds the neighbours' mean
+previous action, Yang et al. 2018).
 Every update resets the envs and plays `rollout_length` steps in each (an episode chunk that
 starts at a reset), stores the chunks in the replay and takes `gradient_steps` steps on
 sampled chunks, as in pymarl and JaxMARL.
@@ -22,7 +24,7 @@ from marlax.validate import require
 if TYPE_CHECKING:
     from marlax.config.schema import TrainConfig
 
-Q_ALGORITHMS = ("iql", "vdn", "qmix")
+Q_ALGORITHMS = ("iql", "vdn", "qmix", "mfq")
 TEAM_REWARDS = ("mean", "sum")
 
 
@@ -67,7 +69,7 @@ class QLearningConfig:
     team_reward: str = spec("mean", choice(TEAM_REWARDS))
     """VDN/QMIX's team reward from the per-agent rewards f32[N]: "mean" or "sum" (JaxMARL
     sums MPE rewards; SMAX rewards are shared, so "mean" is one agent's). IQL uses each
-    agent's own reward."""
+    agent's own reward, and so does MF-Q."""
     agent_ids: bool = spec(True, boolean())
     """Append a one-hot agent id to vector observations (an id channel to grid ones), so the
     shared network can tell agents apart."""
@@ -101,6 +103,12 @@ def check_q_learning(config: TrainConfig, envs: list[Env]) -> None:
     name = config.algorithm
     require(len(envs) == 1, "envs", [task.name for task in config.envs], f"one task for {name}")
     env = envs[0]
+    require(
+        name != "mfq" or len(env.observation_space.shape) == 1,
+        "envs.0.name",
+        config.envs[0].name,
+        "an env with vector observations for mfq (the mean action joins the input vector)",
+    )
     require(
         isinstance(env.action_space, Discrete),
         "envs.0.name",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marlax.config import checks
+from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS, OffPolicyConfig
 from marlax.config.q_learning import Q_ALGORITHMS, QLearningConfig
 from marlax.config.validators import (
     REQUIRED,
@@ -44,7 +45,7 @@ CRITICS = ("independent", "centralised", "shared")
 VALUE_HEADS = ("mse", "hl_gauss")
 OPTIMIZERS = ("adam", "radam", "muon")
 DTYPES = ("float32", "bfloat16")
-ALGORITHMS = ("ppo", *Q_ALGORITHMS)
+ALGORITHMS = ("ppo", *Q_ALGORITHMS, *OFF_POLICY_ALGORITHMS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,13 +247,16 @@ class TrainConfig:
     envs: tuple[TaskConfig, ...]
     """Tasks trained together (>= 1); more than one = multi-task, one shared policy."""
     algorithm: str = spec("ppo", choice(ALGORITHMS))
-    """The learner: "ppo" (section `ppo`), or "iql", "vdn", "qmix" (section `q_learning`)."""
+    """The learner: "ppo" (section `ppo`); "iql", "vdn", "qmix", "mfq" (section `q_learning`);
+    or "maddpg", "sac" (section `off_policy`, continuous actions)."""
     model: ModelConfig = spec(ModelConfig, instance_of(ModelConfig))
     """The policy/value network."""
     ppo: PPOConfig = spec(PPOConfig, instance_of(PPOConfig))
     """PPO's settings (read when algorithm = "ppo")."""
     q_learning: QLearningConfig = spec(QLearningConfig, instance_of(QLearningConfig))
     """The value-based learners' settings (read when algorithm is "iql", "vdn" or "qmix")."""
+    off_policy: OffPolicyConfig = spec(OffPolicyConfig, instance_of(OffPolicyConfig))
+    """MADDPG's and SAC's settings (read when algorithm is "maddpg" or "sac")."""
     optimizer: OptimizerConfig = spec(OptimizerConfig, instance_of(OptimizerConfig))
     """The gradient step (Adam or Muon)."""
     run: RunConfig = spec(RunConfig, instance_of(RunConfig))
@@ -308,6 +312,7 @@ __all__ = [
     "OPTIMIZERS",
     "VALUE_HEADS",
     "ModelConfig",
+    "OffPolicyConfig",
     "OptimizerConfig",
     "PPOConfig",
     "QLearningConfig",

@@ -141,9 +141,7 @@ def choice(choices: Callable[[], Iterable[str]] | Iterable[str]) -> Check:
     return check
 
 
-def env_name(
-    registered: Callable[[], Iterable[str]], accepts: Callable[[Any], bool]
-) -> Check:
+def env_name(registered: Callable[[], Iterable[str]], accepts: Callable[[Any], bool]) -> Check:
     """A registered env name (`accepts(value)`), listing `registered()` when it is not."""
 
     def check(field: str, value: Any) -> str:

@@ -35,7 +35,9 @@ def is_env_name(name: Any) -> bool:
     """A registered env name, or "jaxmarl:<Env>"."""
     if not isinstance(name, str):
         return False
-    return name in _REGISTRY or (name.startswith(JAXMARL_PREFIX) and len(name) > 7)
+    return name in _REGISTRY or (
+        name.startswith(JAXMARL_PREFIX) and len(name) > len(JAXMARL_PREFIX)
+    )
 
 
 def register(name: str, target: str | type[Env]) -> None:

@@ -149,25 +149,29 @@ class PolicyValueHead(nn.Module):
         log_std_init: initial log-std of the Gaussian (continuous only).
         value_bins: 1 for a scalar value (kernel f32[H, 1]); more for that many value logits
             (kernel f32[H, value_bins]; the parameter "value" keeps its name either way).
+        policy_init_scale: orthogonal gain of the policy layer (0.01; value-based learners,
+            whose policy outputs are Q-values, use 1 so the layers below get gradient at once).
     """
 
     num_actions: int
     continuous: bool = False
     log_std_init: float = 0.0
     value_bins: int = 1
+    policy_init_scale: float = 0.01
 
     def __post_init__(self) -> None:
         require_positive_int("num_actions", self.num_actions)
         require_bool("continuous", self.continuous)
         require_number("log_std_init", self.log_std_init)
         require_positive_int("value_bins", self.value_bins)
+        require_number("policy_init_scale", self.policy_init_scale, 0.0, open_low=True)
         super().__post_init__()
 
     @nn.compact
     def __call__(self, hidden: jax.Array) -> tuple[jax.Array | GaussianParams, jax.Array]:
         """f32[..., H] -> (logits f32[..., A] or GaussianParams, value f32[...] when
         `value_bins` = 1, else value logits f32[..., value_bins])."""
-        policy_init = nn.initializers.orthogonal(0.01)
+        policy_init = nn.initializers.orthogonal(self.policy_init_scale)
         value_init = nn.initializers.orthogonal(1.0)
         value = dense(self.value_bins, kernel_init=value_init, name="value")(hidden)
         if self.value_bins == 1:

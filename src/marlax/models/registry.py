@@ -65,6 +65,7 @@ def make_model(
     log_std_init: float = 0.0,
     value_bins: int = 1,
     dtype: str = "float32",
+    policy_init_scale: float = 0.01,
     **core_settings: Any,
 ) -> RecurrentModel:
     """A `RecurrentModel` with the named memory core.
@@ -80,6 +81,7 @@ def make_model(
         log_std_init: initial Gaussian log-std (continuous only).
         value_bins: 1 for a scalar value; more for that many value logits (HL-Gauss).
         dtype: compute dtype, "float32" or "bfloat16" (see `marlax.models.precision`).
+        policy_init_scale: orthogonal gain of the policy output layer (see `PolicyValueHead`).
         **core_settings: fields of the core (e.g. `hidden_size` for "gru", `context_length`,
             `num_layers`, `num_heads`, `d_model` for "transformer").
 
@@ -91,7 +93,13 @@ def make_model(
     encoder_cls, core_cls = ENCODERS[encoder], CORES[name]
     encoder_module = encoder_cls(**_settings_for(encoder_cls, encoder_settings or {}, "encoder"))
     core_module = core_cls(**_settings_for(core_cls, core_settings, "core"))
-    head = PolicyValueHead(num_actions, continuous, log_std_init, value_bins=value_bins)
+    head = PolicyValueHead(
+        num_actions,
+        continuous,
+        log_std_init,
+        value_bins=value_bins,
+        policy_init_scale=policy_init_scale,
+    )
     return RecurrentModel(encoder=encoder_module, core=core_module, head=head, dtype=dtype)
 
 
@@ -125,6 +133,7 @@ def make_model_for_spaces(
     encoder_settings: Mapping[str, Any] | None = None,
     value_bins: int = 1,
     dtype: str = "float32",
+    policy_init_scale: float = 0.01,
     **settings: Any,
 ) -> RecurrentModel:
     """`make_model` with the encoder and head read off one agent's spaces.
@@ -153,5 +162,6 @@ def make_model_for_spaces(
         encoder_settings=encoder_settings,
         value_bins=value_bins,
         dtype=dtype,
+        policy_init_scale=policy_init_scale,
         **settings,
     )

@@ -102,6 +102,7 @@ def test_the_trained_policy_is_greedy_in_the_legal_actions(tmp_path):
         ({"q_learning": {"total_env_steps": 10}}, "q_learning.total_env_steps"),
         ({"q_learning": {"eps_finish": 1.5}}, "q_learning.eps_finish"),
         ({"env": {"name": "simple_spread", "params": {"continuous_actions": True}}}, "envs.0.name"),
+        ({"algorithm": "mfq", "env": {"name": "grid_return"}}, "envs.0.name"),
     ],
 )
 def test_bad_q_configs_are_one_line_and_exit_code_2(

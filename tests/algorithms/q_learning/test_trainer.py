@@ -62,7 +62,7 @@ def test_vdn_loss_equals_the_loss_of_summed_agent_values_by_hand():
     np.testing.assert_allclose(loss, jnp.mean((taken - target) ** 2), rtol=1e-5)
 
 
-@pytest.mark.parametrize("algorithm", ["iql", "vdn", "qmix"])
+@pytest.mark.parametrize("algorithm", ["iql", "vdn", "qmix", "mfq"])
 def test_loss_jit_equals_no_jit_and_has_finite_gradients(algorithm):
     trainer = _trainer(algorithm)
     params, chunks, _ = _chunks(trainer)
@@ -79,10 +79,9 @@ def test_loss_jit_equals_no_jit_and_has_finite_gradients(algorithm):
 
 
 def test_same_key_same_run_and_learning_waits_for_learning_starts():
-    config = load_from_dict(tiny_q("vdn", run={"num_seeds": 2}))
-    first, second = QTrainer(config), QTrainer(config)
-    state_a, metrics_a = first.update(first.init(jax.random.key(3)), 4)
-    state_b, metrics_b = second.update(second.init(jax.random.key(3)), 4)
+    trainer = QTrainer(load_from_dict(tiny_q("vdn", run={"num_seeds": 2})))
+    state_a, metrics_a = trainer.update(trainer.init(jax.random.key(3)), 4)
+    state_b, _ = trainer.update(trainer.init(jax.random.key(3)), 4)
     for a, b in zip(jax.tree.leaves(state_a.params), jax.tree.leaves(state_b.params), strict=True):
         np.testing.assert_array_equal(a, b)
     loss = np.asarray(metrics_a["loss/td"])

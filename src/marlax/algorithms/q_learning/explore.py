@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 
@@ -24,8 +26,35 @@ def greedy(q: jax.Array, legal: jax.Array) -> jax.Array:
 
 def random_legal(key: jax.Array, legal: jax.Array) -> jax.Array:
     """i32[...]: a legal action drawn uniformly (Gumbel-argmax over the legal ones)."""
-    noise = jax.random.gumbel(key, legal.shape)
-    return jnp.argmax(jnp.where(legal, noise, -jnp.inf), axis=-1).astype(jnp.int32)
+    return _gumbel_choice(jax.random.gumbel(key, legal.shape), legal)
+
+
+def _gumbel_choice(gumbel: jax.Array, legal: jax.Array) -> jax.Array:
+    return jnp.argmax(jnp.where(legal, gumbel, -jnp.inf), axis=-1).astype(jnp.int32)
+
+
+class ExplorationNoise(NamedTuple):
+    """The random draws of epsilon-greedy acting, made ahead (one call per kind per rollout:
+    on XLA:CPU a `jax.random` call per step costs more than the step's own work)."""
+
+    explore: jax.Array  # f32[..., ] uniform in [0, 1): explore where it is below epsilon
+    gumbel: jax.Array  # f32[..., A] standard Gumbel: the random action is its legal argmax
+
+
+def exploration_noise(key: jax.Array, shape: tuple[int, ...]) -> ExplorationNoise:
+    """Noise for agents of shape `shape[:-1]` choosing among `shape[-1]` actions."""
+    explore_key, action_key = jax.random.split(key)
+    return ExplorationNoise(
+        jax.random.uniform(explore_key, shape[:-1]), jax.random.gumbel(action_key, shape)
+    )
+
+
+def epsilon_greedy_with(
+    noise: ExplorationNoise, q: jax.Array, legal: jax.Array, epsilon: jax.Array
+) -> jax.Array:
+    """i32[...]: a uniform legal action where `noise.explore < epsilon`, else `greedy`."""
+    explore = noise.explore < epsilon
+    return jnp.where(explore, _gumbel_choice(noise.gumbel, legal), greedy(q, legal))
 
 
 def epsilon_greedy(key: jax.Array, q: jax.Array, legal: jax.Array, epsilon: jax.Array) -> jax.Array:
@@ -34,9 +63,7 @@ def epsilon_greedy(key: jax.Array, q: jax.Array, legal: jax.Array, epsilon: jax.
     Args:
         q: f32[..., A]; legal: bool[..., A]; epsilon: f32[] in [0, 1].
     """
-    explore_key, action_key = jax.random.split(key)
-    explore = jax.random.uniform(explore_key, q.shape[:-1]) < epsilon
-    return jnp.where(explore, random_legal(action_key, legal), greedy(q, legal))
+    return epsilon_greedy_with(exploration_noise(key, q.shape), q, legal, epsilon)
 
 
 def epsilon_at(

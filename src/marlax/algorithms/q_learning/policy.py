@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from marlax.algorithms.q_learning.explore import epsilon_greedy, greedy
+from marlax.algorithms.q_learning.mean_field import neighbour_mean_action
 from marlax.algorithms.q_learning.networks import QNetworks
 from marlax.algorithms.q_learning.trainer import QTrainer
 from marlax.algorithms.q_learning.update import QTrainState
@@ -37,24 +38,33 @@ class QPolicy:
     epsilon: float = struct.field(pytree_node=False, default=0.0)
 
     def initial_memory(self) -> Any:
-        """The agents' carry for one env: leaves [1, N, ...]."""
-        return self.networks.initialize_carry((1, self.networks.num_agents))
+        """(the agents' carry, leaves [1, N, ...]; their previous actions i32[N])."""
+        num_agents = self.networks.num_agents
+        carry = self.networks.initialize_carry((1, num_agents))
+        return carry, jnp.zeros((num_agents,), jnp.int32)
 
     def q_values(self, obs: jax.Array, memory: Any, reset: jax.Array) -> tuple[jax.Array, Any]:
-        """(Q f32[N, A], memory) for one env's observations [N, *obs_shape]."""
-        reset_batch = jnp.broadcast_to(reset, (1, self.networks.num_agents))
-        memory, q = self.networks.step(self.params, memory, obs[None], reset_batch)
-        return q[0], memory
+        """(Q f32[N, A], the network's carry) for one env's observations [N, *obs_shape]."""
+        carry, previous = memory
+        networks = self.networks
+        reset_batch = jnp.broadcast_to(reset, (1, networks.num_agents))
+        mean_action = None
+        if networks.mean_field:
+            mean_action = neighbour_mean_action(previous[None], networks.num_actions, reset[None])
+        carry, q = networks.step(self.params, carry, obs[None], reset_batch, mean_action)
+        return q[0], carry
 
     def act(
         self, key: jax.Array, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
     ) -> tuple[jax.Array, Any]:
         """Actions i32[N] (the best legal, or epsilon-greedy) and the new memory."""
-        q, memory = self.q_values(obs, memory, reset)
+        q, carry = self.q_values(obs, memory, reset)
         legal = self.env.action_mask(state)
         if self.epsilon > 0.0:
-            return epsilon_greedy(key, q, legal, jnp.float32(self.epsilon)), memory
-        return greedy(q, legal), memory
+            actions = epsilon_greedy(key, q, legal, jnp.float32(self.epsilon))
+        else:
+            actions = greedy(q, legal)
+        return actions, (carry, actions)
 
 
 @dataclass(frozen=True)

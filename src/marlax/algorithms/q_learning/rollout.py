@@ -12,25 +12,20 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from marlax.algorithms.q_learning.explore import epsilon_greedy
+from marlax.algorithms.common.episodes import EpisodeStats, episode_stats
+from marlax.algorithms.q_learning.explore import epsilon_greedy_with, exploration_noise
+from marlax.algorithms.q_learning.mean_field import neighbour_mean_action
 from marlax.algorithms.q_learning.networks import Params, QNetworks
 from marlax.algorithms.q_learning.replay import Chunk
 from marlax.envs.base import Env
 from marlax.envs.wrappers import LogWrapper, VectorEnv
 
 
-class EpisodeStats(NamedTuple):
-    """Episodes that ended during the chunk, per step and env: [T, B] each."""
-
-    finished: jax.Array  # bool
-    team_return: jax.Array  # f32 the finished episode's return, mean over agents
-    length: jax.Array  # i32
-
-
 class _Carry(NamedTuple):
     obs: jax.Array  # [B, N, *obs_shape]
     log_state: Any
     memory: Any  # the agent network's carry [B, N, ...]
+    previous: jax.Array  # i32[B, N] the actions of the last step (MF-Q's mean action)
     reset: jax.Array  # bool[B] this step starts an episode
     final_obs: jax.Array  # [B, N, *obs_shape] the observation the last step stepped into
     final_state: Any  # [B] its env state, before any reset
@@ -67,16 +62,21 @@ def collect_chunks(
     obs, log_state = logged.reset(reset_key)
     inner = log_state.env_state
     memory = networks.initialize_carry((num_envs, env.num_agents))
-    start = _Carry(obs, log_state, memory, jnp.ones((num_envs,), bool), obs, inner)
-    keys = (jax.random.split(step_key, length), jax.random.split(act_key, length))
+    previous = jnp.zeros((num_envs, env.num_agents), jnp.int32)
+    start = _Carry(obs, log_state, memory, previous, jnp.ones((num_envs,), bool), obs, inner)
+    shape = (length, num_envs, env.num_agents, networks.num_actions)
+    keys = (jax.random.split(step_key, length), exploration_noise(act_key, shape))
 
-    def _step(carry: _Carry, step_keys: tuple) -> tuple[_Carry, tuple]:
-        env_key, action_key = step_keys
+    def _step(carry: _Carry, step_inputs: tuple) -> tuple[_Carry, tuple]:
+        env_key, noise = step_inputs
         env_state = carry.log_state.env_state
         legal = _legal(env, env_state)
         agent_reset = jnp.broadcast_to(carry.reset[:, None], (num_envs, env.num_agents))
-        memory, q = networks.step(params, carry.memory, carry.obs, agent_reset)
-        actions = epsilon_greedy(action_key, q, legal, epsilon)
+        mean_action = None
+        if networks.mean_field:
+            mean_action = neighbour_mean_action(carry.previous, networks.num_actions, carry.reset)
+        memory, q = networks.step(params, carry.memory, carry.obs, agent_reset, mean_action)
+        actions = epsilon_greedy_with(noise, q, legal, epsilon)
         obs, log_state, reward, done, info = logged.step(env_key, carry.log_state, actions)
         seen = (
             carry.obs,
@@ -87,13 +87,9 @@ def collect_chunks(
             done,
             info["terminated"],
         )
-        stats = EpisodeStats(
-            info["returned_episode"],
-            info["returned_episode_return"].mean(axis=-1),
-            info["returned_episode_length"],
-        )
+        stats = episode_stats(info)
         final = (info["final_obs"], info["final_state"])
-        return _Carry(obs, log_state, memory, done, *final), (seen, stats)
+        return _Carry(obs, log_state, memory, actions, done, *final), (seen, stats)
 
     last, (seen, stats) = jax.lax.scan(_step, start, keys)
     obs_seq, legal_seq, state_seq, actions, reward, done, terminated = seen

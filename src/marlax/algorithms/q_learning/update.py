@@ -18,10 +18,12 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from marlax.algorithms.common.episodes import episode_metrics
 from marlax.algorithms.q_learning.explore import epsilon_at
+from marlax.algorithms.q_learning.mean_field import chunk_previous_actions, neighbour_mean_action
 from marlax.algorithms.q_learning.networks import Params, QNetworks
 from marlax.algorithms.q_learning.replay import Chunk, EpisodeReplay
-from marlax.algorithms.q_learning.rollout import EpisodeStats, collect_chunks
+from marlax.algorithms.q_learning.rollout import collect_chunks
 from marlax.algorithms.q_learning.targets import (
     ChunkBatch,
     TDLoss,
@@ -66,7 +68,7 @@ class QSetup:
 
 
 def chunk_loss(params: Params, target_params: Params, chunks: Chunk, setup: QSetup) -> TDLoss:
-    """The TD loss of IQL / VDN / QMIX on sampled chunks (leading axis K)."""
+    """The TD loss of IQL / VDN / QMIX / MF-Q on sampled chunks (leading axis K)."""
     q_learning, networks = setup.q_learning, setup.networks
     time_major = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), chunks)
     batch = ChunkBatch(
@@ -77,11 +79,16 @@ def chunk_loss(params: Params, target_params: Params, chunks: Chunk, setup: QSet
     last = jnp.zeros((1, count), bool)  # o_T continues the chunk's last episode
     reset = jnp.concatenate([first, time_major.done[:-1], last])
     reset = jnp.broadcast_to(reset[..., None], (steps + 1, count, networks.num_agents))
-    online = networks.sequence(params, time_major.obs, reset)
-    target = jax.lax.stop_gradient(networks.sequence(target_params, time_major.obs, reset))
+    mean_action = None
+    if networks.mean_field:
+        previous, start = chunk_previous_actions(batch.actions, time_major.done)
+        mean_action = neighbour_mean_action(previous, networks.num_actions, start)
+    online = networks.sequence(params, time_major.obs, reset, mean_action)
+    target = networks.sequence(target_params, time_major.obs, reset, mean_action)
+    target = jax.lax.stop_gradient(target)
     taken = chosen_q(online[:-1], batch.actions)
     bootstrap = next_q(online, target, batch.legal, q_learning.double_q)
-    if networks.mixer == "iql":
+    if networks.mixer in ("iql", "mfq"):
         return squared_td(
             taken, td_target(batch.reward, batch.terminated, bootstrap, q_learning.gamma)
         )
@@ -116,20 +123,6 @@ def _skip_learning(state: QTrainState, key: jax.Array, setup: QSetup):
     del key, setup
     nan = jnp.full((), jnp.nan, jnp.float32)
     return state, TDLoss(nan, nan, nan)
-
-
-def episode_metrics(stats: EpisodeStats) -> dict[str, jax.Array]:
-    """Mean team return and length of the episodes that ended (NaN when none did)."""
-    finished = stats.finished.astype(jnp.float32)
-    count = finished.sum()
-    safe = jnp.maximum(count, 1.0)
-    mean_return = (stats.team_return * finished).sum() / safe
-    mean_length = (stats.length * finished).sum() / safe
-    return {
-        "return": jnp.where(count > 0, mean_return, jnp.nan),
-        "length": jnp.where(count > 0, mean_length, jnp.nan),
-        "episodes": count,
-    }
 
 
 def q_update(state: QTrainState, setup: QSetup) -> tuple[QTrainState, dict[str, jax.Array]]:

@@ -1,0 +1,73 @@
+"""Transition replay: single env steps (all agents together) as items of a flashbax buffer.
+
+    replay = TransitionReplay(capacity=100_000, batch_size=256)
+    buffer_state = replay.init(example)                 # one Transition without a batch axis
+    buffer_state = replay.add(buffer_state, batch)      # Transition with a leading axis M
+    batch = replay.sample(buffer_state, key)            # Transition with a leading axis K
+
+The actors and critics are feed-forward, so the unit of replay is one step of one env:
+every agent's observation, action and reward, the observation the step led to and whether
+the episode terminated there. At a time limit (or any done) `next_obs` is the true final
+observation (`info["final_obs"]`), not the next episode's first one, so a truncated episode
+bootstraps from where it really ended. flashbax keeps the newest `capacity` items and samples
+`batch_size` uniformly with replacement; it relies on NumPy rank promotion, so every call
+into it runs under `jax.numpy_rank_promotion("allow")`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import flashbax as fbx
+import jax
+from flax import struct
+
+
+@struct.dataclass
+class Transition:
+    """One step of one env (shapes without a batch axis)."""
+
+    obs: jax.Array  # f32[N, D] before the step
+    actions: jax.Array  # f32[N, A] in [-1, 1] (the learner's action box)
+    reward: jax.Array  # f32[N] each agent's own reward
+    next_obs: jax.Array  # f32[N, D] after the step (the true final one at a done)
+    terminated: jax.Array  # bool[] the episode ended by termination (no bootstrap)
+
+
+@dataclass(frozen=True)
+class TransitionReplay:
+    """A flashbax item buffer of `Transition`s (see the module docstring)."""
+
+    capacity: int
+    batch_size: int
+
+    @property
+    def _buffer(self) -> Any:
+        return fbx.make_item_buffer(
+            max_length=self.capacity,
+            min_length=self.batch_size,
+            sample_batch_size=self.batch_size,
+            add_sequences=False,
+            add_batches=True,
+        )
+
+    def init(self, example: Transition) -> Any:
+        """An empty buffer for transitions shaped like `example` (no batch axis)."""
+        with jax.numpy_rank_promotion("allow"):
+            return self._buffer.init(example)
+
+    def add(self, buffer_state: Any, transitions: Transition) -> Any:
+        """Store a batch of transitions (leading axis M), overwriting the oldest when full."""
+        with jax.numpy_rank_promotion("allow"):
+            return self._buffer.add(buffer_state, transitions)
+
+    def sample(self, buffer_state: Any, key: jax.Array) -> Transition:
+        """`batch_size` stored transitions drawn uniformly with replacement (leading axis K)."""
+        with jax.numpy_rank_promotion("allow"):
+            return self._buffer.sample(buffer_state, key).experience
+
+    def can_sample(self, buffer_state: Any) -> jax.Array:
+        """bool[]: at least `batch_size` transitions are stored."""
+        with jax.numpy_rank_promotion("allow"):
+            return self._buffer.can_sample(buffer_state)
