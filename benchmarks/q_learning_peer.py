@@ -71,6 +71,7 @@ def marlax_config(alg: str, total_env_steps: int, seed: int) -> dict[str, Any]:
             "team_reward": "sum",
             "mixer_embed_dim": 32,
             "mixer_hypernet_dim": 128,
+            "head_init_scale": 1.0,
         },
         "run": {"seed": seed},
     }

@@ -40,8 +40,9 @@ def test_table_names_are_the_registry():
     assert tuple(table.name for table in TABLES) == TABLE_NAMES
 
 
-@pytest.mark.slow
 def test_quick_runs_every_table_and_a_rerun_reuses_finished_cells(tmp_path):
+    """`marlax reproduce --quick` in the fast tier, as the issue asks of CI (about a minute of
+    CPU, nearly all of it compiling one PPO, one Q-learning and one coordination program)."""
     out = tmp_path / "repro"
     first = _reproduce(out, "env-throughput")
     assert first.exit_code == 0, first.output

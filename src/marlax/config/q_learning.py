@@ -73,6 +73,11 @@ class QLearningConfig:
     agent_ids: bool = spec(True, boolean())
     """Append a one-hot agent id to vector observations (an id channel to grid ones), so the
     shared network can tell agents apart."""
+    head_init_scale: float = spec(0.01, number(0.0, open_low=True))
+    """Orthogonal gain of the agent network's Q output layer (> 0). 0.01 (PPO's policy-head
+    gain) keeps the first Q-values near 0 and, with the shipped simple_spread configs, scored
+    better than 1 (BENCHMARKS.md); JaxMARL's networks use 1, which the same-run peer
+    benchmark sets."""
     mixer_embed_dim: int = spec(32, integer(1))
     """QMIX: width of the mixing layer (>= 1)."""
     mixer_hypernet_dim: int = spec(64, integer(1))

@@ -16,12 +16,10 @@ into it runs under `jax.numpy_rank_promotion("allow")`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-import flashbax as fbx
 import jax
 from flax import struct
+
+from marlax.algorithms.common.replay import ItemReplay
 
 
 @struct.dataclass
@@ -35,39 +33,5 @@ class Transition:
     terminated: jax.Array  # bool[] the episode ended by termination (no bootstrap)
 
 
-@dataclass(frozen=True)
-class TransitionReplay:
-    """A flashbax item buffer of `Transition`s (see the module docstring)."""
-
-    capacity: int
-    batch_size: int
-
-    @property
-    def _buffer(self) -> Any:
-        return fbx.make_item_buffer(
-            max_length=self.capacity,
-            min_length=self.batch_size,
-            sample_batch_size=self.batch_size,
-            add_sequences=False,
-            add_batches=True,
-        )
-
-    def init(self, example: Transition) -> Any:
-        """An empty buffer for transitions shaped like `example` (no batch axis)."""
-        with jax.numpy_rank_promotion("allow"):
-            return self._buffer.init(example)
-
-    def add(self, buffer_state: Any, transitions: Transition) -> Any:
-        """Store a batch of transitions (leading axis M), overwriting the oldest when full."""
-        with jax.numpy_rank_promotion("allow"):
-            return self._buffer.add(buffer_state, transitions)
-
-    def sample(self, buffer_state: Any, key: jax.Array) -> Transition:
-        """`batch_size` stored transitions drawn uniformly with replacement (leading axis K)."""
-        with jax.numpy_rank_promotion("allow"):
-            return self._buffer.sample(buffer_state, key).experience
-
-    def can_sample(self, buffer_state: Any) -> jax.Array:
-        """bool[]: at least `batch_size` transitions are stored."""
-        with jax.numpy_rank_promotion("allow"):
-            return self._buffer.can_sample(buffer_state)
+class TransitionReplay(ItemReplay):
+    """An `ItemReplay` of `Transition`s (see the module docstring)."""

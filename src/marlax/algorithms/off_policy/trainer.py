@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common import optimizers
+from marlax.algorithms.common.seeds import init_seed_by_seed
 from marlax.algorithms.off_policy.networks import make_networks
 from marlax.algorithms.off_policy.replay import Transition, TransitionReplay
 from marlax.algorithms.off_policy.rollout import reset_envs
@@ -166,17 +167,11 @@ class OffPolicyTrainer:
         return self._updates[num_updates]
 
     def init(self, key: jax.Array) -> OffPolicyTrainState:
-        """A fresh state for `num_seeds` seeds split from `key` (leading axis S).
-
-        One call per seed, each finished before the next, then stacked: a vmapped init of
-        several seeds with large empty replays deadlocked XLA:CPU under `marlax train` (see
-        `marlax.algorithms.q_learning.trainer.QTrainer.init`). Equal to the vmapped init.
-        """
+        """A fresh state for `num_seeds` seeds split from `key` (leading axis S), seed by seed
+        (`marlax.algorithms.common.seeds`: a vmapped init deadlocked XLA:CPU)."""
         if self._init is None:
             self._init = jax.jit(partial(init_state, setup=self.setup))
-        keys = jax.random.split(key, self.num_seeds)
-        seeds = [jax.block_until_ready(self._init(seed_key)) for seed_key in keys]
-        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *seeds)
+        return init_seed_by_seed(self._init, jax.random.split(key, self.num_seeds))
 
     def update(self, state: OffPolicyTrainState, num_updates: int | None = None):
         """Updates of every seed in one jitted call (the input state is donated).

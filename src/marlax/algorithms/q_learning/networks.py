@@ -26,12 +26,6 @@ from marlax.models.registry import make_model_for_spaces
 
 Params = dict[str, Any]
 
-Q_HEAD_INIT_SCALE = 1.0
-"""Orthogonal gain of the Q output layer. PPO's 0.01 keeps a new policy near uniform, but
-under Q-learning it also scales down every gradient reaching the layers below: QMIX on
-simple_spread (JaxMARL's settings, 1M steps) ended at a team return of -58.7 with 0.01, and
-JaxMARL's own QMIX, whose output gain is 1, at -48.1 in the same run."""
-
 
 @dataclass(frozen=True)
 class QNetworks:
@@ -160,7 +154,7 @@ def make_q_networks(
         env.action_space,
         encoder_settings=dict(model.encoder),
         dtype=model.dtype,
-        policy_init_scale=Q_HEAD_INIT_SCALE,
+        policy_init_scale=q_learning.head_init_scale,
         **dict(model.core),
     )
     qmix = None

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common import optimizers
+from marlax.algorithms.common.seeds import init_seed_by_seed
 from marlax.algorithms.q_learning.networks import make_q_networks
 from marlax.algorithms.q_learning.replay import Chunk, EpisodeReplay
 from marlax.algorithms.q_learning.rollout import collect_chunks
@@ -127,19 +128,12 @@ class QTrainer:
         return self._updates[num_updates]
 
     def init(self, key: jax.Array) -> QTrainState:
-        """A fresh state for `run.num_seeds` seeds split from `key` (leading axis S).
-
-        Each seed is initialised by its own call, finished before the next starts, and the
-        seeds are stacked afterwards: a single vmapped init of three seeds (whose replay is
-        tens of MB of zeros per seed) sat at 0% CPU in most tries under `marlax train`, while
-        the progress bar's refresh thread ran (an XLA:CPU runtime deadlock; nothing after it
-        could execute). Equal to `vmap(_init_one)` (tested).
-        """
+        """A fresh state for `run.num_seeds` seeds split from `key` (leading axis S), seed by
+        seed (`marlax.algorithms.common.seeds`: a vmapped init deadlocked XLA:CPU; equal to
+        `vmap(_init_one)`, tested)."""
         if self._init is None:
             self._init = jax.jit(self._init_one)
-        keys = jax.random.split(key, self.config.run.num_seeds)
-        seeds = [jax.block_until_ready(self._init(seed_key)) for seed_key in keys]
-        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *seeds)
+        return init_seed_by_seed(self._init, jax.random.split(key, self.config.run.num_seeds))
 
     def update(self, state: QTrainState, num_updates: int | None = None):
         """Updates of every seed in one jitted call (the input state is donated).
