@@ -15,7 +15,9 @@ import jax
 import numpy as np
 import pytest
 
+from marlax.algorithms.es.trainer import ESTrainer
 from marlax.algorithms.off_policy.trainer import OffPolicyTrainer
+from marlax.algorithms.pbt.trainer import PBTTrainer
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.q_learning.trainer import QTrainer
 from marlax.config import load_config
@@ -24,11 +26,12 @@ from marlax.config.load import read_json
 from marlax.config.q_learning import Q_ALGORITHMS
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-CONFIGS = sorted(CONFIG_DIR.glob("*.json"))
+# arrangement-search configs (marlax evolve) hold a training config under "base": tests/evolution
+CONFIGS = sorted(path for path in CONFIG_DIR.glob("*.json") if "genes" not in read_json(path))
 ENVS_PER_TASK = 2
 ROLLOUT_LENGTH = 4
 # the rest compile for 35-105 s each on 2 busy cores (grid envs, Transformer): full tier only
-FAST = {"simple_spread", "nback", "nback_gru", "qmix_simple_spread"}
+FAST = {"simple_spread", "nback", "nback_gru", "qmix_simple_spread", "es_simple_spread"}
 
 
 def _algorithm(path: Path) -> str:
@@ -111,6 +114,8 @@ def test_shipped_configs_train_for_real() -> None:
             assert QTrainer(config).num_updates >= 100, path.name
         elif config.algorithm in OFF_POLICY_ALGORITHMS:
             assert OffPolicyTrainer.from_config(config).num_updates >= 100, path.name
+        elif config.algorithm == "es":
+            assert ESTrainer(config).num_updates >= 100, path.name
         else:
             assert config.num_updates >= 100, path.name
 
@@ -129,9 +134,13 @@ def test_config_runs_one_update(path: Path) -> None:
     if _algorithm(path) in OFF_POLICY_ALGORITHMS:
         _off_policy_config_runs_one_update(path)
         return
-    config = load_config(path, tiny_overrides(path))
+    if _algorithm(path) == "es":
+        _es_config_runs_one_generation(path)
+        return
+    population = ["run.num_seeds=2"] if _algorithm(path) == "pbt" else []
+    config = load_config(path, tiny_overrides(path) + population)
     assert config.num_updates == 1
-    trainer = Trainer(config)
+    trainer = PBTTrainer(config) if config.algorithm == "pbt" else Trainer(config)
     state = trainer.init(jax.random.key(0))
     state, metrics = trainer.update(state)
     losses = {
@@ -141,7 +150,17 @@ def test_config_runs_one_update(path: Path) -> None:
     for name, value in losses.items():
         assert value.shape == (config.run.num_seeds, 1), name
         assert np.all(np.isfinite(value)), (name, value)
-    assert int(np.asarray(state.update)[0]) == 1
+    update = state.train.update if config.algorithm == "pbt" else state.update
+    assert int(np.asarray(update)[0]) == 1
+
+
+def _es_config_runs_one_generation(path: Path) -> None:
+    """One generation of a population of 4 on 2 envs per member."""
+    config = load_config(path, ["env.num_envs=2", "es.population_size=4"])
+    trainer = ESTrainer(config)
+    state, metrics = trainer.update(trainer.init(jax.random.key(0)), 1)
+    assert np.all(np.isfinite(np.asarray(metrics["return"])))
+    assert trainer.params_finite(state)
 
 
 def _q_config_runs_one_update(path: Path) -> None:

@@ -21,10 +21,12 @@ from typing import Any
 
 import jax
 
+from marlax.algorithms.common.checkpointed import restore_checkpoint
 from marlax.algorithms.common.policy import MemoryPolicy
 from marlax.algorithms.off_policy.policy import load_off_policy_policies
+from marlax.algorithms.pbt.policy import load_pbt_policies
 from marlax.algorithms.ppo.policy import select_task, trained_policy
-from marlax.algorithms.ppo.restore import TrainedRun, restore_state
+from marlax.algorithms.ppo.restore import TrainedRun
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.q_learning.policy import q_policy, restore_q_run
@@ -35,7 +37,6 @@ from marlax.config.validators import mapping
 from marlax.envs.base import Env
 from marlax.envs.registry import make
 from marlax.errors import ConfigError
-from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 from marlax.validate import require, require_bool, require_int
 
@@ -146,6 +147,17 @@ def load_run_policy(
     )[0]
 
 
+def parse_member(spec: str, *, field: str = "ensemble") -> tuple[str, int]:
+    """A member of an ensemble or merge: 'run-a' -> ('run-a', 0); 'run-a:2' -> ('run-a', 2).
+
+    Raises:
+        ConfigError: `field`, for anything but RUN or RUN:SEED.
+    """
+    name, colon, seed = spec.partition(":")
+    require(bool(name) and (not colon or seed.isdigit()), field, spec, "RUN or RUN:SEED")
+    return name, int(seed) if colon else 0
+
+
 def seed_indices_of(request: PolicyRequest, num_seeds: int) -> tuple[int, ...]:
     """The requested seeds, each checked to lie in [0, num_seeds) (ConfigError)."""
     if request.seed_indices is None:
@@ -228,21 +240,7 @@ def restore_ppo_run(folder: RunFolder, config: TrainConfig, step: int | None) ->
         ConfigError: the run has no checkpoint, or none at `step`.
     """
     trainer = Trainer(config, devices=jax.local_devices()[:1])
-    checkpointer = Checkpointer(folder.checkpoint_dir)
-    try:
-        steps = checkpointer.all_steps()
-        require(
-            bool(steps), "run", folder.name, "a run with at least one checkpoint (train it longer)"
-        )
-        if step is None:
-            step = steps[-1]
-        saved = ", ".join(str(saved) for saved in steps)
-        require(step in steps, "checkpoint", step, f"one of the saved steps: {saved}")
-        state = restore_state(trainer, checkpointer, step)
-        metadata = checkpointer.metadata(step)
-    finally:
-        checkpointer.close()
-    env_steps = int(metadata.get("env_steps", step * trainer.env_steps_per_update))
+    state, step, env_steps = restore_checkpoint(folder, trainer, step)
     return TrainedRun(folder, config, trainer, state, step, env_steps)
 
 
@@ -250,7 +248,15 @@ def load_ppo_policies(
     folder: RunFolder, config: TrainConfig, request: PolicyRequest
 ) -> tuple[RunPolicy, ...]:
     """`PolicyLoader` of PPO runs: the actor of each requested seed as a `TrainedPolicy`."""
-    trained = restore_ppo_run(folder, config, request.checkpoint)
+    return ppo_run_policies(restore_ppo_run(folder, config, request.checkpoint), request, "ppo")
+
+
+def ppo_run_policies(
+    trained: TrainedRun, request: PolicyRequest, algorithm: str
+) -> tuple[RunPolicy, ...]:
+    """The requested seeds of a restored PPO-family run (PPO, PBT) as `RunPolicy`s, each a
+    `TrainedPolicy` of the requested task on the requested env variant."""
+    folder, config = trained.folder, trained.config
     labels = trained.trainer.task_labels
     task_index = select_task(labels, request.selector)
     layout = trained.trainer.layout
@@ -264,7 +270,7 @@ def load_ppo_policies(
     return tuple(
         RunPolicy(
             folder=folder,
-            algorithm="ppo",
+            algorithm=algorithm,
             env=env,
             policy=trained_policy(trained, task_index, seed_index, sample=request.sample).replace(
                 layout=variant_layout
@@ -309,9 +315,24 @@ def load_q_policies(
     )
 
 
+def load_es_policies(
+    folder: RunFolder, config: TrainConfig, request: PolicyRequest
+) -> tuple[RunPolicy, ...]:
+    """`PolicyLoader` of ES runs (`marlax.algorithms.es.policy`), imported only when asked:
+    evosax is an optional extra."""
+    from marlax.algorithms.learners import require_evosax
+
+    require_evosax()
+    from marlax.algorithms.es.policy import load_es_policies as load
+
+    return load(folder, config, request)
+
+
 POLICY_LOADERS: dict[str, PolicyLoader] = {
     "ppo": load_ppo_policies,
     **dict.fromkeys(Q_ALGORITHMS, load_q_policies),
     **dict.fromkeys(OFF_POLICY_ALGORITHMS, load_off_policy_policies),
+    "es": load_es_policies,
+    "pbt": load_pbt_policies,  # seed index k = the k-th best member (pbt.policy)
 }
 """Learner name (`config.algorithm`) -> the loader of its trained policies."""

@@ -16,8 +16,10 @@ from marlax.errors import ConfigError
 
 _COMMAND_MODULES: tuple[str, ...] = (
     "train",
+    "evolve",
     "enjoy",
     "eval",
+    "merge",
     "play",
     "runs",
     "meanfield",

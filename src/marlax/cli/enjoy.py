@@ -5,6 +5,7 @@ Examples:
     marlax enjoy bold-otter-07 --video-path demo.mp4 --episodes 3    # headless, prints returns
     marlax enjoy bold-otter-07 --human --pov             # you are agent 0, the policy the rest
     marlax enjoy bold-otter-07 --selector grid_return --seed-index 1 --sample
+    marlax enjoy --ensemble run-a run-b run-c:1 --rule soft_vote --video-path team.mp4
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from marlax.play.record import (
     steps_for_episodes,
 )
 from marlax.runs.folder import DEFAULT_RUNS_DIR
-from marlax.validate import require_positive_int
+from marlax.validate import require, require_positive_int
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +37,9 @@ def register(app: typer.Typer) -> None:
 
 
 def enjoy_command(
-    name: str = typer.Argument(..., metavar="RUN", help="Run name (marlax runs)."),
+    names: list[str] = typer.Argument(  # noqa: B008 - typer declares arguments in defaults
+        ..., metavar="RUN...", help="Run name (marlax runs); several with --ensemble."
+    ),
     runs_dir: Path = typer.Option(  # noqa: B008 - typer declares options in defaults
         DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds the run folders."
     ),
@@ -55,21 +58,26 @@ def enjoy_command(
     sample: bool = typer.Option(False, "--sample", help="Sample actions instead of the mode."),
     fps: float = typer.Option(10.0, "--fps", help="Frames per second of the window and video."),
     seed: int = typer.Option(0, "--seed", help="Seed of the episodes' PRNG key."),
+    ensemble: bool = typer.Option(
+        False, "--ensemble", help="The RUNs (RUN or RUN:SEED) play as one ensemble policy."
+    ),
+    rule: str = typer.Option(
+        "average", "--rule", help="Ensemble rule: average, weighted, bma, soft_vote or vote."
+    ),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Ensemble member weights, e.g. 0.5,0.3,0.2."
+    ),
 ) -> None:
     """Watch RUN's latest checkpoint play, record it (--video-path), or play along (--human)."""
     _check_options(episodes=episodes, fps=fps, video_path=video_path)
-    from marlax.algorithms.trained import load_run_policy
-
-    trained = load_run_policy(
-        runs_dir, name, selector=selector, seed_index=seed_index, sample=sample
-    )
-    policy, env = trained.policy, trained.env
     console = Console()
-    console.print(
-        f"{name}: {trained.algorithm}, update {trained.update}, {trained.env_steps} env steps; "
-        f"task {trained.task}, seed {seed_index}",
-        highlight=False,
-    )
+    if ensemble:
+        env_name, env, policy = _load_ensemble(
+            console, runs_dir, names, rule, weights, selector, sample
+        )
+    else:
+        require(len(names) == 1, "run", names, "one RUN (several only with --ensemble)")
+        env_name, env, policy = _load_one(console, runs_dir, names[0], selector, seed_index, sample)
     key = jax.random.key(seed)
     if video_path is not None and not human:
         if pov:
@@ -77,9 +85,58 @@ def enjoy_command(
         played = record_policy(env, policy, key, episodes, video_path, fps)
         console.print(f"wrote {video_path}", highlight=False)
     else:
-        played = _watch(trained.env_name, env, policy, key, episodes, video_path, fps, human, pov)
+        played = _watch(env_name, env, policy, key, episodes, video_path, fps, human, pov)
     for index, episode in enumerate(played, start=1):
         console.print(describe_episode(index, episode), highlight=False)
+
+
+def _load_one(
+    console: Console,
+    runs_dir: Path,
+    name: str,
+    selector: str | None,
+    seed_index: int,
+    sample: bool,
+) -> tuple[str, Env, MemoryPolicy]:
+    """(keymap name, env, policy) of one run's seed, after saying what it is."""
+    from marlax.algorithms.trained import load_run_policy
+
+    trained = load_run_policy(
+        runs_dir, name, selector=selector, seed_index=seed_index, sample=sample
+    )
+    console.print(
+        f"{name}: {trained.algorithm}, update {trained.update}, {trained.env_steps} env steps; "
+        f"task {trained.task}, seed {seed_index}",
+        highlight=False,
+    )
+    return trained.env_name, trained.env, trained.policy
+
+
+def _load_ensemble(
+    console: Console,
+    runs_dir: Path,
+    specs: list[str],
+    rule: str,
+    weights: str | None,
+    selector: str | None,
+    sample: bool,
+) -> tuple[str, Env, MemoryPolicy]:
+    """(keymap name, env, policy) of an ensemble of runs, after listing its members."""
+    from marlax.cli.ensemble_eval import parse_weights
+    from marlax.evaluation.ensemble import EnsembleRequest, load_ensemble
+
+    request = EnsembleRequest(
+        rule=rule, weights=parse_weights(weights), sample=sample, selector=selector
+    )
+    loaded = load_ensemble(runs_dir, specs, request)
+    members = ", ".join(
+        f"{name} ({weight:.3f})"
+        for name, weight in zip(loaded.members_used, loaded.weights, strict=True)
+    )
+    console.print(f"ensemble {rule} of {members}", highlight=False)
+    for name, reason in loaded.dropped.items():
+        console.print(f"dropped {name}: {reason}", highlight=False, markup=False)
+    return loaded.members[0].env_name, loaded.env, loaded.policy
 
 
 def _check_options(*, episodes: int, fps: float, video_path: Path | None) -> None:

@@ -7,9 +7,14 @@ Examples:
     marlax eval bold-otter-07 --all-seeds --checkpoint 40
     marlax eval run-a run-b                                   # + IQM and P(X > Y) over episodes
     marlax eval --group ppo=r1,r2,r3 --group mappo=r4,r5,r6   # + IQM and P(X > Y) over runs
+    marlax eval --ensemble r1 r2 r3:1 --rule soft_vote        # the runs as one policy
+    marlax eval --ensemble r1 r2 r3 --rule bma --temperature 2 # weights from validation returns
 
-Each RUN gets an eval.json (settings, every episode's returns, the summaries); every run and
-seed plays the same episode keys (`--seed`), so differences are not down to the draw.
+With --ensemble the RUNs (RUN or RUN:SEED) act as one policy (`marlax.evaluation.ensemble`);
+it and every member play the same episodes, and the ensemble's report is written to
+<runs-dir>/ensembles/<rule>-<members>.json. Otherwise each RUN gets an eval.json (settings,
+every episode's returns, the summaries); every run and seed plays the same episode keys
+(`--seed`), so differences are not down to the draw.
 """
 
 from __future__ import annotations
@@ -57,6 +62,21 @@ def eval_command(
     runs_dir: Path = typer.Option(  # noqa: B008
         DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds the run folders."
     ),
+    ensemble: bool = typer.Option(
+        False, "--ensemble", help="Evaluate the RUNs (RUN or RUN:SEED) as one ensemble policy."
+    ),
+    rule: str = typer.Option(
+        "average", "--rule", help="Ensemble rule: average, weighted, bma, soft_vote or vote."
+    ),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Ensemble member weights, e.g. 0.5,0.3,0.2 (weighted, votes)."
+    ),
+    temperature: float = typer.Option(
+        1.0, "--temperature", help="BMA: weights = softmax(validation return / temperature)."
+    ),
+    validation_episodes: int = typer.Option(
+        64, "--validation-episodes", help="Episodes per member that set bma/weighted weights."
+    ),
 ) -> None:
     """Evaluate RUNs' checkpoints: mean team return, episode length and win rate with 95% CIs."""
     from marlax.evaluation.report import EvalSettings
@@ -84,6 +104,14 @@ def eval_command(
         selector=selector,
         seed_indices=None if all_seeds else (require_nonnegative_int("seed_index", seed_index),),
     )
+    if ensemble:
+        require(not groups and not all_seeds, "ensemble", names, "no --group or --all-seeds")
+        _print(
+            _ensemble_lines(
+                runs_dir, names, settings, rule, weights, temperature, validation_episodes
+            )
+        )
+        return
     evaluations = evaluate_runs(runs_dir, names, settings)
     from marlax.evaluation.comparison import comparison_lines, groups_of_episodes, groups_of_runs
     from marlax.evaluation.report import evaluation_lines
@@ -95,9 +123,39 @@ def eval_command(
     elif sum(len(evaluation.seeds) for evaluation in evaluations.values()) > 1:
         lines += comparison_lines(groups_of_episodes(list(evaluations.values())), "episodes")
     lines += [f"wrote {runs_dir / name / 'eval.json'}" for name in evaluations]
+    _print(lines)
+
+
+def _print(lines: list[str]) -> None:
     console = Console(soft_wrap=True)  # long lines stay whole: they are meant to be grepped
     for line in lines:
         console.print(line, highlight=False, markup=False)
+
+
+def _ensemble_lines(
+    runs_dir: Path,
+    specs: list[str],
+    settings: Any,
+    rule: str,
+    weights: str | None,
+    temperature: float,
+    validation_episodes: int,
+) -> list[str]:
+    """`marlax eval --ensemble`: see `marlax.cli.ensemble_eval`."""
+    from marlax.cli.ensemble_eval import evaluate_ensemble, parse_weights
+    from marlax.evaluation.ensemble import EnsembleRequest
+
+    request = EnsembleRequest(
+        rule=rule,
+        weights=parse_weights(weights),
+        temperature=temperature,
+        validation_episodes=require_positive_int("validation_episodes", validation_episodes),
+        sample=settings.sample,
+        selector=settings.selector,
+        checkpoint=settings.checkpoint,
+        env_overrides=settings.env_overrides,
+    )
+    return evaluate_ensemble(runs_dir, specs, settings, request)
 
 
 def evaluate_runs(runs_dir: Path, names: list[str], settings: Any) -> dict[str, Any]:

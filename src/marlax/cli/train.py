@@ -39,6 +39,7 @@ def train_command(
     progress. Resume with --resume NAME."""
     from marlax.algorithms.common.host_loop import TrainingDivergedError
     from marlax.algorithms.common.run_folders import create_run, open_run
+    from marlax.algorithms.learners import train_run_for
     from marlax.config import load_config
 
     console = Console()
@@ -59,22 +60,11 @@ def train_command(
         folder = create_run(train_config)
         console.print(f"run [bold]{folder.name}[/bold] ({folder.path})")
     try:
-        result = _train_run(train_config.algorithm)(folder, train_config, console)
+        result = train_run_for(train_config.algorithm)(folder, train_config, console)
     except TrainingDivergedError as error:
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(1)
     _report(console, folder.name, train_config, result)
-
-
-def _train_run(algorithm: str) -> Any:
-    """The learner's `train_run(folder, config, console)` (its stack imported only now)."""
-    if algorithm == "ppo":
-        from marlax.algorithms.ppo.loop import train_run
-    elif algorithm in ("maddpg", "sac"):
-        from marlax.algorithms.off_policy.loop import train_run
-    else:
-        from marlax.algorithms.q_learning.loop import train_run
-    return train_run
 
 
 def _report(console: Console, name: str, config: Any, result: Any) -> None:

@@ -18,6 +18,7 @@ from marlax.envs.base import Env
 from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
 from marlax.models.registry import ENCODERS, encoder_for_space, make_model_for_spaces
+from marlax.validate import require
 
 if TYPE_CHECKING:
     from marlax.config.schema import TrainConfig
@@ -40,6 +41,12 @@ def check_train_config(config: TrainConfig) -> None:
         return
     if config.algorithm != "ppo":
         check_q_learning(config, envs)
+        require(
+            config.model.graph is None,
+            "model.graph",
+            config.model.graph,
+            "null: the value-based learners build plain models (model.name)",
+        )
         check_model(config, envs)
         return
     if config.multi_task:
@@ -109,6 +116,7 @@ def check_model(config: TrainConfig, envs: list[Env]) -> None:
                 env.action_space,
                 encoder_settings=model.encoder,
                 log_std_init=model.log_std_init,
+                graph=model.graph,  # checked by marlax.models.graph.read_graph
                 **model.core,
             )
         except ConfigError as error:
@@ -131,7 +139,7 @@ def minibatch_batch(config: TrainConfig, max_agents: int) -> tuple[int, str]:
     samples (rollout_length x total_num_envs x max_agents).
     """
     sequences = config.total_num_envs * max_agents
-    if config.model.name != "mlp":
+    if config.model.name != "mlp" or config.model.graph is not None:
         return sequences, (
             f"{sequences} sequences (total_num_envs {config.total_num_envs} x max_agents "
             f"{max_agents}; recurrent models split whole sequences)"

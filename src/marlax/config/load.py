@@ -21,7 +21,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from marlax.config.evolution_strategies import ESConfig
 from marlax.config.overrides import apply_overrides
+from marlax.config.population import PBTConfig
 from marlax.config.schema import (
     ModelConfig,
     OffPolicyConfig,
@@ -40,6 +42,8 @@ SECTIONS: dict[str, type] = {
     "ppo": PPOConfig,
     "q_learning": QLearningConfig,
     "off_policy": OffPolicyConfig,
+    "es": ESConfig,
+    "pbt": PBTConfig,
     "optimizer": OptimizerConfig,
     "run": RunConfig,
 }

@@ -18,6 +18,8 @@ from typing import Any
 
 from marlax.config import checks
 from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS, OffPolicyConfig
+from marlax.config.evolution_strategies import ESConfig, check_es
+from marlax.config.population import PBTConfig, check_population
 from marlax.config.q_learning import Q_ALGORITHMS, QLearningConfig
 from marlax.config.validators import (
     REQUIRED,
@@ -45,7 +47,7 @@ CRITICS = ("independent", "centralised", "shared")
 VALUE_HEADS = ("mse", "hl_gauss")
 OPTIMIZERS = ("adam", "radam", "muon")
 DTYPES = ("float32", "bfloat16")
-ALGORITHMS = ("ppo", *Q_ALGORITHMS, *OFF_POLICY_ALGORITHMS)
+ALGORITHMS = ("ppo", *Q_ALGORITHMS, *OFF_POLICY_ALGORITHMS, "es", "pbt")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +107,18 @@ class ModelConfig:
     dtype: str = spec("float32", choice(DTYPES))
     """Compute dtype of the networks: "float32", or "bfloat16" (matmuls and activations in
     bf16; parameters, optimiser state, carries stored between steps and the losses stay f32)."""
+    graph: str | dict[str, Any] | None = spec(
+        None,
+        optional(
+            lambda field, value: (
+                string()(field, value) if isinstance(value, str) else mapping()(field, value)
+            ),
+            "encoder -> core -> head",
+        ),
+    )
+    """A model graph instead of encoder -> core -> head (`marlax.models.graph`): a preset name
+    ("perception_conception_action") or {"nodes": {name: {"module": kind, ...}}, "edges":
+    [[from, to], ...]}; `name`, `encoder` and `core` then stay unset. None = the plain model."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -248,7 +262,9 @@ class TrainConfig:
     """Tasks trained together (>= 1); more than one = multi-task, one shared policy."""
     algorithm: str = spec("ppo", choice(ALGORITHMS))
     """The learner: "ppo" (section `ppo`); "iql", "vdn", "qmix", "mfq" (section `q_learning`);
-    or "maddpg", "sac" (section `off_policy`, continuous actions)."""
+    or "maddpg", "sac" (section `off_policy`, continuous actions); or "es" (section `es`:
+    evolution strategies on the policy network's parameters); or "pbt" (sections `ppo` and
+    `pbt`: population-based training of `run.num_seeds` PPO members)."""
     model: ModelConfig = spec(ModelConfig, instance_of(ModelConfig))
     """The policy/value network."""
     ppo: PPOConfig = spec(PPOConfig, instance_of(PPOConfig))
@@ -257,6 +273,10 @@ class TrainConfig:
     """The value-based learners' settings (read when algorithm is "iql", "vdn" or "qmix")."""
     off_policy: OffPolicyConfig = spec(OffPolicyConfig, instance_of(OffPolicyConfig))
     """MADDPG's and SAC's settings (read when algorithm is "maddpg" or "sac")."""
+    es: ESConfig = spec(ESConfig, instance_of(ESConfig))
+    """Evolution strategies' settings (read when algorithm = "es")."""
+    pbt: PBTConfig = spec(PBTConfig, instance_of(PBTConfig))
+    """Population-based training's settings (read when algorithm = "pbt", with `ppo`)."""
     optimizer: OptimizerConfig = spec(OptimizerConfig, instance_of(OptimizerConfig))
     """The gradient step (Adam or Muon)."""
     run: RunConfig = spec(RunConfig, instance_of(RunConfig))
@@ -271,12 +291,20 @@ class TrainConfig:
         check_fields(self)
         minimum = self.steps_per_update
         require(
-            self.algorithm != "ppo" or self.num_updates >= 1,
+            self.algorithm not in ("ppo", "pbt") or self.num_updates >= 1,
             "ppo.total_env_steps",
             self.ppo.total_env_steps,
             f"at least {minimum} = rollout_length {self.ppo.rollout_length} x total_num_envs "
             f"{self.total_num_envs} (one update)",
         )
+        if self.algorithm == "es":
+            # ES reads only envs, model and es: the PPO and Q-learning checks do not apply
+            check_es(self, [task.make_env() for task in self.envs])
+            return
+        if self.algorithm == "pbt":
+            # PBT's members are PPO learners: PPO's checks and the population's
+            check_population(self)
+            return
         checks.check_train_config(self)
 
     @property

@@ -10,6 +10,7 @@ turns the policy output into a (masked) categorical or diagonal Gaussian.
 
 from marlax.models.base import Core, RecurrentModel
 from marlax.models.encoders import GridEncoder, VectorEncoder
+from marlax.models.graph import GraphModel, read_graph
 from marlax.models.gru import GRUCore
 from marlax.models.heads import (
     Categorical,
@@ -28,6 +29,7 @@ __all__ = [
     "Categorical",
     "Core",
     "DiagGaussian",
+    "GraphModel",
     "GRUCore",
     "GaussianParams",
     "GridEncoder",
@@ -43,4 +45,5 @@ __all__ = [
     "make_model",
     "make_model_for_spaces",
     "mask_logits",
+    "read_graph",
 ]

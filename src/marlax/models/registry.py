@@ -13,6 +13,7 @@ from marlax.envs.spaces import Box, Discrete, Space
 from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
 from marlax.models.encoders import GridEncoder, ImageEncoder, VectorEncoder
+from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.gru import GRUCore
 from marlax.models.heads import PolicyValueHead
 from marlax.models.mlp import MLPCore
@@ -66,9 +67,12 @@ def make_model(
     value_bins: int = 1,
     dtype: str = "float32",
     policy_init_scale: float = 0.01,
+    graph: Any = None,
+    members: Members | None = None,
+    space_defaults: Mapping[str, Mapping[str, Any]] | None = None,
     **core_settings: Any,
-) -> RecurrentModel:
-    """A `RecurrentModel` with the named memory core.
+) -> RecurrentModel | GraphModel:
+    """A `RecurrentModel` with the named memory core, or a `GraphModel` when `graph` is set.
 
     Args:
         name: "mlp", "gru", "transformer" or "ssm".
@@ -82,6 +86,14 @@ def make_model(
         value_bins: 1 for a scalar value; more for that many value logits (HL-Gauss).
         dtype: compute dtype, "float32" or "bfloat16" (see `marlax.models.precision`).
         policy_init_scale: orthogonal gain of the policy output layer (see `PolicyValueHead`).
+        graph: None for encoder -> core -> head; else a graph preset name or
+            {"nodes": ..., "edges": ...} (`marlax.models.graph.read_graph`), whose nodes hold
+            all the settings: `name`, `encoder_settings` and `core_settings` must then be
+            left at their defaults. `encoder` names the observation kind the graph reads.
+        members: the trained models of the graph's "member" nodes; without them a graph
+            with members is checked but cannot be initialised.
+        space_defaults: graph node kind -> settings read off the spaces (a "grid" node's
+            `vocab_sizes`); the node's own settings win.
         **core_settings: fields of the core (e.g. `hidden_size` for "gru", `context_length`,
             `num_layers`, `num_heads`, `d_model` for "transformer").
 
@@ -90,6 +102,12 @@ def make_model(
     """
     require(name in CORES, "model.name", name, f"one of {list_models()}")
     require(encoder in ENCODERS, "model.encoder", encoder, f"one of {sorted(ENCODERS)}")
+    if graph is not None:
+        _require_no_plain_settings(name, encoder_settings, core_settings)
+        head = {"num_actions": num_actions, "continuous": continuous, "value_bins": value_bins}
+        defaults = {"head": {"log_std_init": log_std_init, "policy_init_scale": policy_init_scale}}
+        spec = read_graph(graph, encoder, head, defaults | (space_defaults or {}))
+        return GraphModel(spec, members or Members(), dtype)
     encoder_cls, core_cls = ENCODERS[encoder], CORES[name]
     encoder_module = encoder_cls(**_settings_for(encoder_cls, encoder_settings or {}, "encoder"))
     core_module = core_cls(**_settings_for(core_cls, core_settings, "core"))
@@ -101,6 +119,19 @@ def make_model(
         policy_init_scale=policy_init_scale,
     )
     return RecurrentModel(encoder=encoder_module, core=core_module, head=head, dtype=dtype)
+
+
+def _require_no_plain_settings(
+    name: str, encoder_settings: Mapping[str, Any] | None, core_settings: Mapping[str, Any]
+) -> None:
+    """A graph holds every setting on its nodes: the plain model's ones must stay unset, or
+    they would be silently ignored."""
+    expected = "unset when model.graph is set (settings go on the graph's nodes)"
+    require(name == "mlp", "model.name", name, f'"mlp" (the default), {expected}')
+    require(
+        not encoder_settings, "model.encoder", dict(encoder_settings or {}), f"{{}}, {expected}"
+    )
+    require(not core_settings, "model.core", dict(core_settings), f"{{}}, {expected}")
 
 
 def encoder_for_space(observation_space: Space) -> str:
@@ -136,7 +167,8 @@ def make_model_for_spaces(
     policy_init_scale: float = 0.01,
     **settings: Any,
 ) -> RecurrentModel:
-    """`make_model` with the encoder and head read off one agent's spaces.
+    """`make_model` with the encoder and head read off one agent's spaces (`settings` may
+    hold `graph` and `members`, see `make_model`).
 
     An integer `Box(0, max_id, (V, V, C))` observation gets a grid encoder with
     `vocab_sizes = (max_id + 1,) * C`; a rank-3 float `Box` an image encoder; a rank-1 float
@@ -145,9 +177,12 @@ def make_model_for_spaces(
     """
     encoder = encoder_for_space(observation_space)
     encoder_settings = dict(encoder_settings or {})
+    space_defaults = {}
     if encoder == "grid":
-        vocab = int(observation_space.high) + 1
-        encoder_settings.setdefault("vocab_sizes", (vocab,) * observation_space.shape[-1])
+        vocab = (int(observation_space.high) + 1,) * observation_space.shape[-1]
+        space_defaults = {"grid": {"vocab_sizes": vocab}}
+        if settings.get("graph") is None:
+            encoder_settings.setdefault("vocab_sizes", vocab)
     if isinstance(action_space, Discrete):
         num_actions, continuous = action_space.n, False
     elif isinstance(action_space, Box) and len(action_space.shape) == 1:
@@ -163,5 +198,6 @@ def make_model_for_spaces(
         value_bins=value_bins,
         dtype=dtype,
         policy_init_scale=policy_init_scale,
+        space_defaults=space_defaults,
         **settings,
     )

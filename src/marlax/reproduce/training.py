@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from marlax.algorithms.common.run_folders import create_run, open_run
+from marlax.algorithms.learners import train_run_for
 from marlax.config import TrainConfig, config_to_dict
 from marlax.runs.folder import RunFolder
 
 
 class ReproductionStoppedError(Exception):
     """SIGINT/SIGTERM stopped a training cell; its checkpoint resumes it on the next run."""
-
-
-def learner_train_run(algorithm: str) -> Any:
-    """The learner's `train_run(folder, config, console)`, as `marlax train` picks it."""
-    if algorithm == "ppo":
-        from marlax.algorithms.ppo.loop import train_run
-    else:
-        from marlax.algorithms.q_learning.loop import train_run
-    return train_run
 
 
 def train_cell_run(config: TrainConfig, console: Console) -> RunFolder:
@@ -43,7 +34,7 @@ def train_cell_run(config: TrainConfig, console: Console) -> RunFolder:
     folder = _open_or_create(config)
     if folder.read_status().get("state") == "finished":
         return folder
-    result = learner_train_run(config.algorithm)(folder, config, console)
+    result = train_run_for(config.algorithm)(folder, config, console)
     if result.stopped_by is not None:
         raise ReproductionStoppedError(f"{folder.name} stopped by {result.stopped_by}")
     return folder

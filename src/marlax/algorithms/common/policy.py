@@ -53,6 +53,23 @@ class MemoryPolicy(Protocol):
         ...
 
 
+@runtime_checkable
+class ScoredPolicy(MemoryPolicy, Protocol):
+    """A `MemoryPolicy` that can say how much it wants each action, so that several can be
+    combined into one (`marlax.algorithms.ensemble`). Every learner's trained policy is one."""
+
+    def action_scores(
+        self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
+    ) -> tuple[jax.Array, Any]:
+        """What the policy would play, before choosing: f32[N, A] and the memory after the step.
+
+        Discrete actions: log-probabilities of the legal-masked action distribution (illegal
+        actions about -1e9; a greedy learner puts 0 on its choice and -1e9 elsewhere).
+        Continuous actions: the action it plays in the env's box (no exploration noise).
+        """
+        ...
+
+
 @struct.dataclass
 class StatelessPolicy:
     """A `Policy` seen as a `MemoryPolicy` with no memory."""

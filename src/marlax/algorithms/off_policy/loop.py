@@ -11,10 +11,16 @@ an uninterrupted one.
 
 from __future__ import annotations
 
-import jax
+from functools import partial
+
 from rich.console import Console
 
-from marlax.algorithms.common.host_loop import Learner, LoopResult, Schedule, run_host_loop
+from marlax.algorithms.common.checkpointed import (
+    run_schedule,
+    save_checkpoint,
+    start_or_resume,
+)
+from marlax.algorithms.common.host_loop import Learner, LoopResult, run_host_loop
 from marlax.algorithms.off_policy.trainer import OffPolicyTrainer
 from marlax.algorithms.off_policy.types import OffPolicyTrainState
 from marlax.config import TrainConfig
@@ -25,17 +31,6 @@ _DIVERGENCE_HINT = (
     "lower off_policy.critic_learning_rate, off_policy.actor_learning_rate or "
     "off_policy.max_grad_norm and resume, or start again"
 )
-
-
-def off_policy_schedule(config: TrainConfig, trainer: OffPolicyTrainer) -> Schedule:
-    """The host loop's schedule: every update of the run, `run.log_every` per call."""
-    return Schedule(
-        total_updates=trainer.num_updates,
-        updates_per_call=config.run.log_every,
-        checkpoint_every=config.run.checkpoint_every,
-        env_steps_per_update=trainer.env_steps_per_update,
-        num_seeds=config.run.num_seeds,
-    )
 
 
 def train_run(
@@ -53,26 +48,15 @@ def train_run(
     """
     trainer = OffPolicyTrainer.from_config(config)
     with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        latest = checkpointer.latest_step()
-        if latest is None:
-            state, done = trainer.init(jax.random.key(config.run.seed)), 0
-        else:
-            state, done = checkpointer.restore(latest, trainer.abstract_state()), latest
+        state, done = start_or_resume(trainer, checkpointer, config.run.seed)
         learner = Learner(
             name=config.algorithm,
             update=trainer.update,
-            save=lambda state, update: _save(trainer, checkpointer, state, update),
+            save=partial(save_checkpoint, trainer, checkpointer),
             healthy=trainer.params_finite,
             # the losses are NaN (no value) on updates before learning starts
             finite_prefixes=(),
             divergence_hint=_DIVERGENCE_HINT,
         )
-        schedule = off_policy_schedule(config, trainer)
+        schedule = run_schedule(config, trainer)
         return run_host_loop(folder, learner, schedule, state, updates_done=done, console=console)
-
-
-def _save(
-    trainer: OffPolicyTrainer, checkpointer: Checkpointer, state: OffPolicyTrainState, update: int
-) -> None:
-    metadata = {"update": update, "env_steps": update * trainer.env_steps_per_update}
-    checkpointer.save(update, jax.device_get(state), metadata)

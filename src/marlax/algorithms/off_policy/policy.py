@@ -19,15 +19,15 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from marlax.algorithms.common.checkpointed import restore_checkpoint
 from marlax.algorithms.off_policy.networks import ActorCriticNetworks
 from marlax.algorithms.off_policy.rollout import Exploration, explore_actions
 from marlax.algorithms.off_policy.trainer import OffPolicyTrainer
 from marlax.algorithms.off_policy.types import OffPolicyTrainState
 from marlax.algorithms.ppo.policy import select_task
 from marlax.config import TrainConfig
-from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
-from marlax.validate import require, require_int
+from marlax.validate import require_int
 
 if TYPE_CHECKING:
     from marlax.algorithms.trained import PolicyRequest, RunPolicy
@@ -45,6 +45,13 @@ class ActorPolicy:
     def initial_memory(self) -> tuple:
         """Feed-forward actors keep no memory."""
         return ()
+
+    def action_scores(
+        self, obs: jax.Array, state: Any, memory: tuple, reset: jax.Array
+    ) -> tuple[jax.Array, tuple]:
+        """(the greedy actions f32[N, A] in the env's box, memory): what an ensemble averages."""
+        del state, reset
+        return self.networks.to_env(self.networks.greedy_actions(self.actor_params, obs)), memory
 
     def act(
         self, key: jax.Array, obs: jax.Array, state: Any, memory: tuple, reset: jax.Array
@@ -85,16 +92,7 @@ def restore_off_policy_run(
         ConfigError: the run has no checkpoint, or none at `step`.
     """
     trainer = OffPolicyTrainer.from_config(config)
-    with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        steps = checkpointer.all_steps()
-        require(bool(steps), "run", folder.name, "a run with a checkpoint (train it longer)")
-        step = steps[-1] if step is None else step
-        saved = ", ".join(str(saved) for saved in steps)
-        require(step in steps, "checkpoint", step, f"one of the saved steps: {saved}")
-        state = checkpointer.restore(step, trainer.abstract_state())
-        env_steps = int(
-            checkpointer.metadata(step).get("env_steps", step * trainer.env_steps_per_update)
-        )
+    state, step, env_steps = restore_checkpoint(folder, trainer, step)
     return TrainedOffPolicyRun(folder, config, trainer, state, step, env_steps)
 
 

@@ -24,7 +24,7 @@ from marlax.algorithms.common.losses import (
 )
 from marlax.algorithms.common.shuffle import permutation
 from marlax.algorithms.ppo.networks import Networks, Params
-from marlax.algorithms.ppo.types import RunnerState, Transition
+from marlax.algorithms.ppo.types import HyperparamOverrides, RunnerState, Transition
 from marlax.config.schema import PPOConfig
 from marlax.models.heads import distribution
 
@@ -154,13 +154,20 @@ def rollout_batch(
 
 
 def ppo_loss(
-    params: Params, networks: Networks, batch: Batch, ppo: PPOConfig
+    params: Params,
+    networks: Networks,
+    batch: Batch,
+    ppo: PPOConfig,
+    overrides: HyperparamOverrides | None = None,
 ) -> tuple[jax.Array, LossMetrics]:
     """Clipped surrogate + value_coef * value loss - entropy_coef * entropy on one minibatch.
 
     The value loss is the HL-Gauss cross-entropy when the networks' value is a histogram
-    (`ppo.value_head = "hl_gauss"`), else the (clipped) squared error.
+    (`ppo.value_head = "hl_gauss"`), else the (clipped) squared error. `overrides` (f32[]
+    each, population-based training) replace `ppo.entropy_coef` and `ppo.clip_eps`.
     """
+    entropy_coef = ppo.entropy_coef if overrides is None else overrides.entropy_coef
+    clip_eps = ppo.clip_eps if overrides is None else overrides.clip_eps
     t = batch.transition
     *_, policy_output, value = networks.evaluate(
         params,
@@ -179,11 +186,11 @@ def ppo_loss(
     if ppo.normalize_advantages:
         advantages = normalize(advantages, batch.weight)
     policy_loss, approx_kl, clip_fraction = clipped_surrogate(
-        log_prob, t.log_prob, advantages, batch.weight, ppo.clip_eps
+        log_prob, t.log_prob, advantages, batch.weight, clip_eps
     )
     critic_loss = _critic_loss(networks, value, t.value, batch, ppo.value_clip_eps)
     entropy = masked_mean(policy.entropy(), batch.weight)
-    total = policy_loss + ppo.value_coef * critic_loss - ppo.entropy_coef * entropy
+    total = policy_loss + ppo.value_coef * critic_loss - entropy_coef * entropy
     return total, LossMetrics(policy_loss, critic_loss, entropy, approx_kl, clip_fraction, total)
 
 
@@ -215,8 +222,15 @@ def learn(
     opt_state: Any,
     batch: Batch,
     ppo: PPOConfig,
+    overrides: HyperparamOverrides | None = None,
 ) -> tuple[Params, Any, LossMetrics]:
     """`ppo.num_epochs` passes of `ppo.num_minibatches` gradient steps.
+
+    Args:
+        optimizer: the member's optimiser; population-based training builds each member's
+            with its own learning rate (`update.make_optimizer`'s `learning_rate_scale`).
+        overrides: None (plain PPO: the config's values), or traced per-member entropy
+            coefficient and clip (`ppo_loss`).
 
     Returns:
         (params, opt_state, metrics: each f32[] the mean over all minibatch steps).
@@ -226,7 +240,7 @@ def learn(
     def _minibatch_step(carry: tuple, minibatch: Batch) -> tuple:
         """Carries (params, opt_state); stacks the minibatch's LossMetrics."""
         params, opt_state = carry
-        (_, metrics), grads = grad_fn(params, networks, minibatch, ppo)
+        (_, metrics), grads = grad_fn(params, networks, minibatch, ppo, overrides)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), metrics
 

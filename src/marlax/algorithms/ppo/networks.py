@@ -6,11 +6,16 @@ The value comes out of whichever model is the critic ("shared": the actor). With
 value for everything that reads a value (acting, bootstrapping, GAE), and hands the logits
 themselves to the loss with `value_logits=True`. A separate critic's actor keeps a scalar
 value output that nothing reads.
+
+With `model.graph` set, the actor (and an "independent" critic) is a `GraphModel`; each of its
+"member" nodes is the actor of a trained run (`{"module": "member", "run": "runs/<name>",
+"seed": 0}`), rebuilt from that run's config and given its parameters at `init`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -20,8 +25,16 @@ from marlax.algorithms.common.hl_gauss import HLGauss
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.config.schema import ModelConfig, PPOConfig
 from marlax.envs.spaces import Box, Discrete
+from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
-from marlax.models.registry import has_memory, make_model, make_model_for_spaces
+from marlax.models.graph import GraphModel, Members, read_graph
+from marlax.models.registry import (
+    encoder_for_space,
+    has_memory,
+    make_model,
+    make_model_for_spaces,
+)
+from marlax.validate import require, require_nonnegative_int
 
 Params = dict[str, Any]
 """`{"actor": actor params, "critic": critic params}` (the critic only for MAPPO)."""
@@ -38,12 +51,15 @@ class Networks:
         centralised: the critic reads the centralised input (`TaskLayout.critic_obs`).
         value_histogram: the HL-Gauss settings when the value model outputs histogram logits
             f32[..., bins]; None for a scalar value.
+        member_params: (graph node name, trained parameters) of every "member" node, put
+            into the graph's parameters by `init` (not compared: arrays, not settings).
     """
 
-    actor: RecurrentModel
-    critic: RecurrentModel | None
+    actor: RecurrentModel | GraphModel
+    critic: RecurrentModel | GraphModel | None
     centralised: bool = False
     value_histogram: HLGauss | None = None
+    member_params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def feed_forward(self) -> bool:
@@ -112,7 +128,18 @@ class Networks:
             params["critic"] = self.critic.init(critic_key, critic_carry, critic_obs, reset)
         elif self.critic is not None:
             params["critic"] = self.critic.init(critic_key, critic_carry, obs, reset)
-        return params
+        return {name: self._with_members(model_params) for name, model_params in params.items()}
+
+    def _with_members(self, model_params: Any) -> Any:
+        """`model_params` of a graph with each member node's parameters set to the trained
+        ones (the graph's own init of that node is only a placeholder of the right shape)."""
+        if not self.member_params:
+            return model_params
+        nodes = dict(model_params["params"])
+        for name, trained in self.member_params:
+            if f"node_{name}" in nodes:
+                nodes[f"node_{name}"] = trained["params"]
+        return {**model_params, "params": nodes}
 
 
 def value_histogram(ppo: PPOConfig) -> HLGauss | None:
@@ -131,17 +158,19 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig)
             (`value_head`, `value_bins`, `value_range`, `value_sigma`).
 
     A separate critic uses the same memory core and settings as the actor; an "independent"
-    one also the same encoder, a "centralised" one a vector encoder over the critic input
-    (global state, agent one-hot, task one-hot). Its policy output is unused. The model that
-    gives the value (the critic, or the actor when "shared") gets `value_bins` value logits
-    under "hl_gauss"; every model computes in `model_config.dtype`.
+    one also the same encoder (with `model.graph`: the same graph, members included), a
+    "centralised" one a vector encoder over the critic input (global state, agent one-hot,
+    task one-hot; with `model.graph`: a plain "mlp" model). Its policy output is unused. The
+    model that gives the value (the critic, or the actor when "shared") gets `value_bins` value
+    logits under "hl_gauss"; every model computes in `model_config.dtype`.
     """
     histogram = value_histogram(ppo)
     value_bins = 1 if histogram is None else histogram.bins
     encoder = dict(model_config.encoder)
     core = dict(model_config.core)
+    members, member_params = load_members(model_config, layout)
 
-    def _own_obs_model(num_actions_space: Any, bins: int) -> RecurrentModel:
+    def _own_obs_model(num_actions_space: Any, bins: int) -> RecurrentModel | GraphModel:
         return make_model_for_spaces(
             model_config.name,
             layout.observation_space,
@@ -150,6 +179,8 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig)
             log_std_init=model_config.log_std_init,
             value_bins=bins,
             dtype=model_config.dtype,
+            graph=model_config.graph,
+            members=members,
             **core,
         )
 
@@ -174,4 +205,63 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig)
         critic=critic_model,
         centralised=ppo.critic == "centralised",
         value_histogram=histogram,
+        member_params=member_params,
     )
+
+
+def load_members(
+    model_config: ModelConfig, layout: TaskLayout
+) -> tuple[Members, tuple[tuple[str, Any], ...]]:
+    """The trained actors of `model.graph`'s "member" nodes and their parameters (one seed).
+
+    Raises:
+        ConfigError: naming `model.graph.nodes.<name>.run` or `.seed`: no such run or
+            checkpoint, a run whose actor is itself a graph, another observation space, or a
+            seed the run does not have.
+    """
+    if model_config.graph is None:
+        return Members(), ()
+    graph = read_graph(model_config.graph, encoder_for_space(layout.observation_space))
+    models, params = [], []
+    for node in graph.nodes:
+        if node.kind != "member":
+            continue
+        settings, field_prefix = dict(node.settings), f"model.graph.nodes.{node.name}"
+        run = settings.get("run")
+        expected = "the folder of a trained PPO run, e.g. runs/bold-otter-07"
+        require(isinstance(run, str) and run != "", f"{field_prefix}.run", run, expected)
+        seed = require_nonnegative_int(f"{field_prefix}.seed", settings.get("seed", 0))
+        trained = _load_run(Path(run), f"{field_prefix}.run")
+        actor = trained.trainer.networks.actor
+        space = layout.observation_space
+        require(
+            isinstance(actor, RecurrentModel), f"{field_prefix}.run", run, "a run of a plain model"
+        )
+        require(
+            trained.trainer.layout.observation_space == space,
+            f"{field_prefix}.run",
+            run,
+            f"a run trained on this observation space {space}",
+        )
+        seed_params = _seed_slice(trained.state.params["actor"], seed, f"{field_prefix}.seed")
+        models.append((node.name, actor))
+        params.append((node.name, seed_params))
+    return Members(tuple(models)), tuple(params)
+
+
+def _load_run(path: Path, field_name: str) -> Any:
+    """`load_trained` of the run folder `path` (its parent is the runs directory)."""
+    # imported here: restore builds a Trainer, whose module imports this one
+    from marlax.algorithms.ppo.restore import load_trained
+
+    try:
+        return load_trained(path.parent, path.name)
+    except ConfigError as error:
+        raise ConfigError(field_name, str(path), error.expected) from None
+
+
+def _seed_slice(seed_params: Any, seed: int, field_name: str) -> Any:
+    """Seed `seed` of parameters whose leaves lead with the seed axis S."""
+    num_seeds = int(jax.tree.leaves(seed_params)[0].shape[0])
+    require(seed < num_seeds, field_name, seed, f"a seed of the run, in [0, {num_seeds})")
+    return jax.tree.map(lambda leaf: jnp.asarray(leaf[seed]), seed_params)

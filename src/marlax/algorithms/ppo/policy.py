@@ -64,6 +64,29 @@ class TrainedPolicy:
         )
         return output, memory
 
+    def _distribution(
+        self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
+    ) -> tuple[Any, Any]:
+        """(the legal-masked action distribution over [1, N_max], memory) for one env."""
+        output, memory = self.policy_output(obs, memory, reset)
+        batched_state = jax.tree.map(lambda leaf: leaf[None], state)
+        legal = self.layout.legal_mask(self.task_index, batched_state)
+        return distribution(output, legal), memory
+
+    def action_scores(
+        self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
+    ) -> tuple[jax.Array, Any]:
+        """(log-probabilities f32[N_i, A_i], or the Gaussian mean f32[N_i, A], memory): see
+        `marlax.algorithms.common.policy.ScoredPolicy`."""
+        policy, memory = self._distribution(obs, state, memory, reset)
+        env = self.layout.tasks[self.task_index].env
+        if hasattr(env.action_space, "n"):
+            # a multi-task layout pads actions to A_max; the task's own are the first A_i
+            scores = policy.log_probs[..., : env.action_space.n]
+        else:
+            scores = policy.mode()
+        return self.layout.env_actions(self.task_index, scores)[0], memory
+
     def act(
         self, key: jax.Array, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
     ) -> tuple[jax.Array, Any]:
@@ -74,10 +97,7 @@ class TrainedPolicy:
             obs: [N_i, *obs_shape]; state: the env State (unbatched).
             memory: from `initial_memory` or the previous step; reset: bool[].
         """
-        output, memory = self.policy_output(obs, memory, reset)
-        batched_state = jax.tree.map(lambda leaf: leaf[None], state)
-        legal = self.layout.legal_mask(self.task_index, batched_state)
-        policy = distribution(output, legal)
+        policy, memory = self._distribution(obs, state, memory, reset)
         actions = policy.sample(key) if self.sample else policy.mode()
         return self.layout.env_actions(self.task_index, actions)[0], memory
 

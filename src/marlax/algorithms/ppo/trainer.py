@@ -24,7 +24,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from marlax.algorithms.ppo.networks import Networks, make_networks
 from marlax.algorithms.ppo.rollout import reset_runner
 from marlax.algorithms.ppo.tasks import Task, TaskLayout
-from marlax.algorithms.ppo.types import TrainState
+from marlax.algorithms.ppo.types import HyperparamOverrides, TrainState
 from marlax.algorithms.ppo.update import (
     Collected,
     collect,
@@ -166,19 +166,58 @@ class Trainer:
         if self.config.run.num_seeds == 1:
             return jax.vmap(partial(self._updates_one, num_updates=num_updates))(state)
 
-        def _collect(seed_state: TrainState) -> Collected:
-            return collect(seed_state, self.layout, self.networks, self.ppo)
-
-        def _improve(pair: tuple[TrainState, Collected]) -> tuple[TrainState, dict]:
-            return improve(*pair, self.layout, self.networks, self.optimizer, self.ppo)
-
         def _body(carry: TrainState, _: None) -> tuple[TrainState, dict]:
             """Carries every seed's state; stacks metrics f32[S] per update."""
-            return jax.lax.map(_improve, (carry, jax.vmap(_collect)(carry)))
+            return self.seeds_update(carry)
 
         length = num_updates or self.config.run.log_every
         state, metrics = jax.lax.scan(_body, state, None, length=length)
         return state, jax.tree.map(lambda metric: jnp.swapaxes(metric, 0, 1), metrics)
+
+    def seeds_update(
+        self, state: TrainState, overrides: HyperparamOverrides | None = None
+    ) -> tuple[TrainState, dict]:
+        """One update of every seed: collect vmapped over seeds, then learn seed by seed.
+
+        Traceable (call it inside a jitted program). Population-based training passes each
+        member's hyperparameters as `overrides` (f32[S] each); None means the config's.
+
+        Returns:
+            (state, metrics f32[S] each).
+        """
+
+        def _collect(seed_state: TrainState) -> Collected:
+            return collect(seed_state, self.layout, self.networks, self.ppo)
+
+        def _improve(triple: tuple) -> tuple[TrainState, dict]:
+            seed_state, collected, seed_overrides = triple
+            optimizer = self.optimizer
+            if seed_overrides is not None:
+                optimizer = make_optimizer(
+                    self.ppo,
+                    self.config.optimizer,
+                    self.num_updates,
+                    seed_overrides.learning_rate_scale,
+                )
+            return improve(
+                seed_state,
+                collected,
+                self.layout,
+                self.networks,
+                optimizer,
+                self.ppo,
+                seed_overrides,
+            )
+
+        return jax.lax.map(_improve, (state, jax.vmap(_collect)(state), overrides))
+
+    def init_seeds(self, keys: jax.Array) -> TrainState:
+        """Traceable: a TrainState per key (keys: key[S]), as `init` builds them."""
+        return self._init_seeds(keys)
+
+    def state_sharding(self, state: TrainState) -> TrainState:
+        """The shardings of a TrainState (env batch split over devices, all else replicated)."""
+        return self._state_sharding(state)
 
     def _compiled(self) -> None:
         if self._init is not None:

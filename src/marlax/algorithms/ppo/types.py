@@ -64,6 +64,18 @@ class Transition:
     legal_mask: jax.Array  # bool[B, N, A] legal actions; bool[B, N, 0] for continuous actions
 
 
+class HyperparamOverrides(NamedTuple):
+    """Traced values that replace PPO's config settings inside one seed's update (PBT).
+
+    Plain PPO passes None and reads `PPOConfig`; population-based training passes each
+    member's own values, so one compiled program serves every member.
+    """
+
+    learning_rate_scale: jax.Array  # f32[] multiplies ppo.learning_rate and its schedule
+    entropy_coef: jax.Array  # f32[] weight of the entropy bonus
+    clip_eps: jax.Array  # f32[] ratio clip of the surrogate loss
+
+
 class TaskStep(NamedTuple):
     """What one step of one task's envs gave back (leading axis B_i)."""
 

@@ -13,23 +13,42 @@ from marlax.algorithms.ppo.learn import Batch, learn, rollout_batch
 from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.rollout import rollout
 from marlax.algorithms.ppo.tasks import TaskLayout
-from marlax.algorithms.ppo.types import EpisodeStats, RunnerState, TrainState
+from marlax.algorithms.ppo.types import (
+    EpisodeStats,
+    HyperparamOverrides,
+    RunnerState,
+    TrainState,
+)
 from marlax.config.schema import OptimizerConfig, PPOConfig
 
 
 def make_optimizer(
-    ppo: PPOConfig, optimizer: OptimizerConfig, num_updates: int
+    ppo: PPOConfig,
+    optimizer: OptimizerConfig,
+    num_updates: int,
+    learning_rate_scale: jax.Array | None = None,
 ) -> optax.GradientTransformation:
     """`optimizer` (Adam or Muon) after clipping the global norm to `ppo.max_grad_norm`; the
     learning rate falls linearly to 0 over the run when `ppo.anneal_lr` (per update, as in
-    PureJaxRL/JaxMARL)."""
+    PureJaxRL/JaxMARL).
+
+    Args:
+        learning_rate_scale: f32[] (traced) multiplying `ppo.learning_rate` and its schedule,
+            for one member of a population (PBT builds this inside its jitted update); None
+            for plain PPO. The optimiser's state has the same structure either way, and a
+            scale of exactly 1 gives exactly plain PPO's steps: the scale enters the
+            learning rate itself, not the finished step, so the step is computed as before.
+    """
     steps_per_update = ppo.num_epochs * ppo.num_minibatches
+    scale = 1.0 if learning_rate_scale is None else learning_rate_scale
 
     def _annealed(count: jax.Array) -> jax.Array:
         done_fraction = (count // steps_per_update) / num_updates
-        return ppo.learning_rate * (1.0 - done_fraction)
+        rate = ppo.learning_rate * (1.0 - done_fraction)
+        return rate if learning_rate_scale is None else rate * scale
 
-    learning_rate = _annealed if ppo.anneal_lr else ppo.learning_rate
+    constant = ppo.learning_rate if learning_rate_scale is None else ppo.learning_rate * scale
+    learning_rate = _annealed if ppo.anneal_lr else constant
     return optimizers.make_optimizer(optimizer, learning_rate, ppo.max_grad_norm)
 
 
@@ -110,8 +129,13 @@ def improve(
     networks: Networks,
     optimizer: optax.GradientTransformation,
     ppo: PPOConfig,
+    overrides: HyperparamOverrides | None = None,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
     """Run the epochs on a collected batch: the learning half of an update.
+
+    Args:
+        overrides: per-member hyperparameters (population-based training), or None for
+            the config's (`learn`).
 
     Returns:
         (the next TrainState, metrics: f32[] each, see `episode_metrics` and `loss/*`).
@@ -124,6 +148,7 @@ def improve(
         state.opt_state,
         collected.batch,
         ppo,
+        overrides,
     )
     metrics = episode_metrics(layout, collected.stats)
     metrics.update({f"loss/{name}": value for name, value in losses._asdict().items()})

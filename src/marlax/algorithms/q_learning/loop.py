@@ -9,10 +9,16 @@ very same replay contents and ends bitwise equal to an uninterrupted one.
 
 from __future__ import annotations
 
-import jax
+from functools import partial
+
 from rich.console import Console
 
-from marlax.algorithms.common.host_loop import Learner, LoopResult, Schedule, run_host_loop
+from marlax.algorithms.common.checkpointed import (
+    run_schedule,
+    save_checkpoint,
+    start_or_resume,
+)
+from marlax.algorithms.common.host_loop import Learner, LoopResult, run_host_loop
 from marlax.algorithms.q_learning.trainer import QTrainer
 from marlax.algorithms.q_learning.update import QTrainState
 from marlax.config import TrainConfig
@@ -22,17 +28,6 @@ from marlax.runs.folder import RunFolder
 _DIVERGENCE_HINT = (
     "lower q_learning.learning_rate or q_learning.max_grad_norm and resume, or start again"
 )
-
-
-def q_schedule(config: TrainConfig, trainer: QTrainer) -> Schedule:
-    """The host loop's schedule: every update of the run, `run.log_every` per call."""
-    return Schedule(
-        total_updates=trainer.num_updates,
-        updates_per_call=config.run.log_every,
-        checkpoint_every=config.run.checkpoint_every,
-        env_steps_per_update=trainer.env_steps_per_update,
-        num_seeds=config.run.num_seeds,
-    )
 
 
 def train_run(
@@ -46,24 +41,15 @@ def train_run(
     """
     trainer = QTrainer(config)
     with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        latest = checkpointer.latest_step()
-        if latest is None:
-            state, done = trainer.init(jax.random.key(config.run.seed)), 0
-        else:
-            state, done = checkpointer.restore(latest, trainer.abstract_state()), latest
+        state, done = start_or_resume(trainer, checkpointer, config.run.seed)
         learner = Learner(
             name=config.algorithm,
             update=trainer.update,
-            save=lambda state, update: _save(trainer, checkpointer, state, update),
+            save=partial(save_checkpoint, trainer, checkpointer),
             healthy=trainer.params_finite,
             # the TD loss is NaN (no value) on updates before learning starts
             finite_prefixes=(),
             divergence_hint=_DIVERGENCE_HINT,
         )
-        schedule = q_schedule(config, trainer)
+        schedule = run_schedule(config, trainer)
         return run_host_loop(folder, learner, schedule, state, updates_done=done, console=console)
-
-
-def _save(trainer: QTrainer, checkpointer: Checkpointer, state: QTrainState, update: int) -> None:
-    metadata = {"update": update, "env_steps": update * trainer.env_steps_per_update}
-    checkpointer.save(update, jax.device_get(state), metadata)

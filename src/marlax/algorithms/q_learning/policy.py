@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from marlax.algorithms.common.checkpointed import restore_checkpoint
 from marlax.algorithms.q_learning.explore import epsilon_greedy, greedy
 from marlax.algorithms.q_learning.mean_field import neighbour_mean_action
 from marlax.algorithms.q_learning.networks import QNetworks
@@ -23,9 +24,9 @@ from marlax.algorithms.q_learning.trainer import QTrainer
 from marlax.algorithms.q_learning.update import QTrainState
 from marlax.config import TrainConfig, load_from_dict
 from marlax.envs.base import Env
-from marlax.runs.checkpoint import Checkpointer
+from marlax.models.heads import MASKED_LOGIT
 from marlax.runs.folder import RunFolder
-from marlax.validate import require, require_int, require_number
+from marlax.validate import require_int, require_number
 
 
 @struct.dataclass
@@ -53,6 +54,17 @@ class QPolicy:
             mean_action = neighbour_mean_action(previous[None], networks.num_actions, reset[None])
         carry, q = networks.step(self.params, carry, obs[None], reset_batch, mean_action)
         return q[0], carry
+
+    def action_scores(
+        self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
+    ) -> tuple[jax.Array, Any]:
+        """(log-probabilities f32[N, A] of the greedy policy: 0 on the best legal action,
+        MASKED_LOGIT elsewhere; the new memory). In an ensemble the memory records this
+        learner's own greedy actions as the previous ones (only MF-Q reads them)."""
+        q, carry = self.q_values(obs, memory, reset)
+        actions = greedy(q, self.env.action_mask(state))
+        chosen = jax.nn.one_hot(actions, q.shape[-1], dtype=bool)
+        return jnp.where(chosen, 0.0, MASKED_LOGIT), (carry, actions)
 
     def act(
         self, key: jax.Array, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
@@ -86,16 +98,7 @@ def restore_q_run(folder: RunFolder, config: TrainConfig, step: int | None) -> T
         ConfigError: the run has no checkpoint, or none at `step`.
     """
     trainer = QTrainer(config)
-    with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        steps = checkpointer.all_steps()
-        require(bool(steps), "run", folder.name, "a run with a checkpoint (train it longer)")
-        step = steps[-1] if step is None else step
-        saved = ", ".join(str(saved) for saved in steps)
-        require(step in steps, "checkpoint", step, f"one of the saved steps: {saved}")
-        state = checkpointer.restore(step, trainer.abstract_state())
-        env_steps = int(
-            checkpointer.metadata(step).get("env_steps", step * trainer.env_steps_per_update)
-        )
+    state, step, env_steps = restore_checkpoint(folder, trainer, step)
     return TrainedQRun(folder, config, trainer, state, step, env_steps)
 
 

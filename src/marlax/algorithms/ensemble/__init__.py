@@ -1,0 +1,1 @@
+"""Policy ensembles: several trained runs acting as one (`marlax enjoy/eval --ensemble`)."""

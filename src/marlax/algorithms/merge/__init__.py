@@ -1,0 +1,1 @@
+"""Merged models: several trained runs' parameters averaged into one run (`marlax merge`)."""

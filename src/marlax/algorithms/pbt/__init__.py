@@ -1,0 +1,1 @@
+"""Population-based training over PPO's hyperparameters on the seed axis (`algorithm = "pbt"`)."""
