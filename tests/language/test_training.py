@@ -42,6 +42,7 @@ def test_sampled_windows_are_slices_of_the_stream(key):
     assert int(windows.max()) <= 49
 
 
+@pytest.mark.slow  # the fast tier's time budget: run with -m slow
 def test_vmapped_members_train_exactly_as_each_member_alone():
     config = TrainConfig(batch_size=4, num_steps=3, warmup_steps=1, chunk_steps=3)
     keys = jnp.stack([jax.random.key(10), jax.random.key(11)])
@@ -82,6 +83,7 @@ def test_members_must_come_with_one_setting_each(key):
         TrainConfig(batch_size=0)
 
 
+@pytest.mark.slow  # the fast tier's time budget: run with -m slow
 def test_a_short_training_learns_a_periodic_text(key):
     """A period-5 pattern: after 60 steps the loss is far below log(97) (cheap, exact target)."""
     pattern = np.tile(np.array([3, 1, 4, 1, 5], np.uint8), 60)

@@ -41,6 +41,7 @@ def test_same_key_same_generations_and_seeds_differ():
     assert not np.array_equal(means[0], means[1])  # the seeds are independent searches
 
 
+@pytest.mark.slow  # the fast tier's time budget: run with -m slow
 def test_resumed_run_equals_the_uninterrupted_one_bitwise(tmp_path):
     raw = {
         **tiny_es_raw(),
