@@ -107,8 +107,14 @@ def eval_command(
     if ensemble:
         require(not groups and not all_seeds, "ensemble", names, "no --group or --all-seeds")
         _print(
-            _ensemble_lines(
-                runs_dir, names, settings, rule, weights, temperature, validation_episodes
+            _ensemble_lines(  # every RUN as given: a run listed twice counts twice
+                runs_dir,
+                list(runs or []),
+                settings,
+                rule,
+                weights,
+                temperature,
+                validation_episodes,
             )
         )
         return
