@@ -149,7 +149,7 @@ def test_bad_override_paths_name_the_override(overrides, field, shown):
         (["ppo.learning_rate=-1"], "ppo.learning_rate", -1, "> 0"),
         (["ppo.lr=1"], "ppo.lr", 1, "did you mean 'learning_rate'"),
         (["env.name=gridreturn"], "envs.0.name", "gridreturn", "did you mean 'grid_return'"),
-        (["model.name=lstm"], "model.name", "lstm", "gru, mlp, ssm, transformer"),
+        (["model.name=lstm"], "model.name", "lstm", "gru, mlp, s5, ssm, transformer"),
         (["env.name=grid_return", "env.params.view_size=4"], "envs.0.params.view_size", 4, "odd"),
         (["env.num_envs=true"], "envs.0.num_envs", True, "an integer >= 1"),
         (["run.checkpoint_every=3", "run.log_every=2"], "run.checkpoint_every", 3, "multiple"),

@@ -18,9 +18,10 @@ TINY_CORES = {
     "gru": {"hidden_size": 8},
     "transformer": {"d_model": 8, "num_heads": 2, "num_layers": 2, "context_length": 3},
     "ssm": {"d_model": 8, "num_layers": 2, "state_size": 4, "expand": 1},
+    "s5": {"d_model": 8, "num_layers": 2, "state_size": 8},
 }
 MODEL_NAMES = tuple(TINY_CORES)
-MEMORY_NAMES = ("gru", "transformer", "ssm")
+MEMORY_NAMES = ("gru", "transformer", "ssm", "s5")
 
 
 def tiny_model(name: str, **overrides) -> RecurrentModel:

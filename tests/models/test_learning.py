@@ -60,7 +60,7 @@ def _fit_recall(model: RecurrentModel, key: jax.Array) -> tuple[float, float]:
     return float(loss), float(accuracy)
 
 
-@pytest.mark.parametrize("name", ["gru", "transformer", "ssm"])
+@pytest.mark.parametrize("name", ["gru", "transformer", "ssm", "s5"])
 def test_memory_models_fit_recall(name: str, key: jax.Array) -> None:
     start = time.perf_counter()
     loss, accuracy = _fit_recall(tiny_model(name), key)

@@ -13,6 +13,7 @@ from marlax.models import (
     GridEncoder,
     GRUCore,
     MLPCore,
+    S5Core,
     SSMCore,
     TransformerCore,
     VectorEncoder,
@@ -23,8 +24,14 @@ from marlax.models import (
 
 
 def test_names_build_their_cores() -> None:
-    assert list_models() == ["gru", "mlp", "ssm", "transformer"]
-    expected = {"mlp": MLPCore, "gru": GRUCore, "transformer": TransformerCore, "ssm": SSMCore}
+    assert list_models() == ["gru", "mlp", "s5", "ssm", "transformer"]
+    expected = {
+        "mlp": MLPCore,
+        "gru": GRUCore,
+        "transformer": TransformerCore,
+        "ssm": SSMCore,
+        "s5": S5Core,
+    }
     for name, core_cls in expected.items():
         model = make_model(name, num_actions=3)
         assert isinstance(model.core, core_cls)

@@ -8,7 +8,7 @@
 A gene is a named list of discrete choices. Its name is either an architecture gene, which
 the search turns into model settings, or a dotted config key whose value is written as is:
 
-- `core`: the model core ("mlp", "gru", "transformer", "ssm");
+- `core`: the model core ("mlp", "gru", "transformer", "ssm", "s5");
 - `width`: the core's width (MLP layer width, GRU hidden size, Transformer/SSM d_model);
 - `depth`: the core's layers (MLP layers, Transformer/SSM blocks; a GRU has one cell, so depth
   is not expressed there);
@@ -43,6 +43,7 @@ CORE_SHAPES: dict[str, tuple[str, str | None]] = {
     "gru": ("hidden_size", None),
     "transformer": ("d_model", "num_layers"),
     "ssm": ("d_model", "num_layers"),
+    "s5": ("d_model", "num_layers"),
 }
 """Core -> (its width setting, its depth setting or None); "mlp" takes `hidden_sizes`."""
 

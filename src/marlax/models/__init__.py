@@ -4,8 +4,8 @@
     carry, (logits, value) = model.apply(params, carry, obs, reset)
     carry, (logits, value) = model.apply(params, carry, obs_seq, reset_seq, method="sequence")
 
-`make_model(name, ...)` builds "mlp", "gru", "transformer" or "ssm"; `distribution(...)`
-turns the policy output into a (masked) categorical or diagonal Gaussian.
+`make_model(name, ...)` builds "mlp", "gru", "transformer", "ssm" (selective) or "s5";
+`distribution(...)` turns the policy output into a (masked) categorical or diagonal Gaussian.
 """
 
 from marlax.models.base import Core, RecurrentModel
@@ -22,6 +22,7 @@ from marlax.models.heads import (
 )
 from marlax.models.mlp import MLPCore
 from marlax.models.registry import list_models, make_model, make_model_for_spaces
+from marlax.models.s5 import S5Core
 from marlax.models.ssm import SSMCore
 from marlax.models.transformer import TransformerCarry, TransformerCore
 
@@ -36,6 +37,7 @@ __all__ = [
     "MLPCore",
     "PolicyValueHead",
     "RecurrentModel",
+    "S5Core",
     "SSMCore",
     "TransformerCarry",
     "TransformerCore",

@@ -131,7 +131,7 @@ class RecurrentModel(nn.Module):
 
     Attributes:
         encoder: maps `[..., *obs_shape]` observations to `f32[..., D]`; has `obs_rank`.
-        core: a `Core` (MLPCore, GRUCore, TransformerCore, SSMCore).
+        core: a `Core` (MLPCore, GRUCore, TransformerCore, SSMCore, S5Core).
         head: maps `f32[..., H]` to `(policy output, f32[...] value)`.
         dtype: compute dtype, "float32" or "bfloat16". In bf16 the parameters stay f32 (as
             created by `init` and held by the optimiser), `apply` computes with a bf16 copy,

@@ -17,6 +17,7 @@ from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.gru import GRUCore
 from marlax.models.heads import PolicyValueHead
 from marlax.models.mlp import MLPCore
+from marlax.models.s5 import S5Core
 from marlax.models.ssm import SSMCore
 from marlax.models.transformer import TransformerCore
 from marlax.validate import require
@@ -26,6 +27,7 @@ CORES: dict[str, type] = {
     "gru": GRUCore,
     "transformer": TransformerCore,
     "ssm": SSMCore,
+    "s5": S5Core,
 }
 ENCODERS: dict[str, type] = {"vector": VectorEncoder, "grid": GridEncoder, "image": ImageEncoder}
 _LINEN_FIELDS = ("parent", "name")
@@ -75,7 +77,7 @@ def make_model(
     """A `RecurrentModel` with the named memory core, or a `GraphModel` when `graph` is set.
 
     Args:
-        name: "mlp", "gru", "transformer" or "ssm".
+        name: "mlp", "gru", "transformer", "ssm" or "s5".
         num_actions: A, discrete actions or the continuous action dimension.
         continuous: False for logits f32[..., A], True for a diagonal Gaussian.
         encoder: "vector" for f32[..., D] observations, "grid" for i32[..., V, V, C] id grids,

@@ -24,6 +24,7 @@ from marlax.models.graph.perception import ConvTokens, TeamConsensus, TokenSelfA
 from marlax.models.gru import GRUCore
 from marlax.models.heads import PolicyValueHead
 from marlax.models.mlp import MLPCore
+from marlax.models.s5 import S5Core
 from marlax.models.ssm import SSMCore
 from marlax.models.transformer import TransformerCore
 
@@ -71,6 +72,7 @@ NODE_KINDS: dict[str, NodeKind] = {
     "gru": NodeKind(GRUCore, (VECTOR,), VECTOR, recurrent=True),
     "transformer": NodeKind(TransformerCore, (VECTOR,), VECTOR, recurrent=True),
     "ssm": NodeKind(SSMCore, (VECTOR,), VECTOR, recurrent=True),
+    "s5": NodeKind(S5Core, (VECTOR,), VECTOR, recurrent=True),
     "consensus": NodeKind(TeamConsensus, (VECTOR,), VECTOR),
     HEAD: NodeKind(PolicyValueHead, (VECTOR,), "output"),
     MEMBER: NodeKind(None, (VECTOR, IMAGE, GRID), VECTOR, recurrent=True),
