@@ -57,7 +57,8 @@ class TaskConfig:
     name: str = spec(REQUIRED, env_name(list_envs, is_env_name))
     """A registered environment (`marlax.envs.registry.list_envs()`), or "jaxmarl:<Env>" for
     a JaxMARL env through `from_jaxmarl` (e.g. "jaxmarl:HeuristicEnemySMAX" with
-    `params: {"scenario": "3m"}`)."""
+    `params: {"scenario": "3m"}`), or "gymnax:<Env>" for a single-agent gymnax env through
+    `from_gymnax` (e.g. "gymnax:MemoryChain-bsuite" with `params: {"memory_length": 5}`)."""
     num_envs: int = spec(64, integer(1))
     """Parallel copies of this environment B_i (>= 1)."""
     params: dict[str, Any] = spec({}, mapping())
@@ -83,6 +84,8 @@ class TaskConfig:
         try:
             return make(self.name, **self.params)
         except ConfigError as error:
+            if error.field == "name":  # an adapter (jaxmarl:, gymnax:) rejected the env name
+                raise ConfigError("name", self.name, error.expected) from None
             # the registry names unknown settings "<env>.<key>"; the envs name theirs "<key>"
             field = error.field.removeprefix(f"{self.name}.")
             raise ConfigError(f"params.{field}", error.value, error.expected) from None

@@ -150,7 +150,9 @@ def env_name(registered: Callable[[], Iterable[str]], accepts: Callable[[Any], b
         names = sorted(registered())
         hint = suggestion(value, names) if isinstance(value, str) else ""
         raise ConfigError(
-            field, value, f"one of {', '.join(names)}, or jaxmarl:<JaxMARL env>{hint}"
+            field,
+            value,
+            f"one of {', '.join(names)}, or jaxmarl:<JaxMARL env>, or gymnax:<gymnax env>{hint}",
         )
 
     return check

@@ -24,19 +24,30 @@ _REGISTRY: dict[str, str] = {
     "king_of_the_hill": "marlax.envs.king_of_the_hill.env:KingOfTheHill",
     "simple_spread": "marlax.envs.simple_spread.env:SimpleSpread",
     "energy_flow": "marlax.envs.energy_flow.env:EnergyFlow",
+    "popgym_repeat_previous": "marlax.envs.popgym.repeat_previous:RepeatPrevious",
+    "popgym_repeat_first": "marlax.envs.popgym.repeat_first:RepeatFirst",
+    "popgym_count_recall": "marlax.envs.popgym.count_recall:CountRecall",
+    "popgym_autoencode": "marlax.envs.popgym.autoencode:Autoencode",
+    "popgym_stateless_cartpole": "marlax.envs.popgym.stateless_cartpole:StatelessCartPole",
+    "popgym_noisy_stateless_cartpole": (
+        "marlax.envs.popgym.stateless_cartpole:NoisyStatelessCartPole"
+    ),
 }
 
 
 JAXMARL_PREFIX = "jaxmarl:"
 """Env names with this prefix are JaxMARL envs, built by `from_jaxmarl`."""
+GYMNAX_PREFIX = "gymnax:"
+"""Env names with this prefix are single-agent gymnax envs, built by `from_gymnax`."""
 
 
 def is_env_name(name: Any) -> bool:
-    """A registered env name, or "jaxmarl:<Env>"."""
+    """A registered env name, "jaxmarl:<Env>" or "gymnax:<Env>"."""
     if not isinstance(name, str):
         return False
-    return name in _REGISTRY or (
-        name.startswith(JAXMARL_PREFIX) and len(name) > len(JAXMARL_PREFIX)
+    return name in _REGISTRY or any(
+        name.startswith(prefix) and len(name) > len(prefix)
+        for prefix in (JAXMARL_PREFIX, GYMNAX_PREFIX)
     )
 
 
@@ -82,6 +93,10 @@ def make(name: str, **params: Any) -> Env:
         from marlax.envs.adapters.jaxmarl import from_jaxmarl
 
         return from_jaxmarl(name.removeprefix(JAXMARL_PREFIX), **params)
+    if isinstance(name, str) and name.startswith(GYMNAX_PREFIX):
+        from marlax.envs.adapters.gymnax import from_gymnax
+
+        return from_gymnax(name.removeprefix(GYMNAX_PREFIX), **params)
     cls = env_class(name)
     known = env_parameters(name)
     for key in params:

@@ -1,16 +1,17 @@
-"""Adapters between marlax and other multi-agent APIs (JaxMARL, PettingZoo).
+"""Adapters between marlax and other APIs (JaxMARL, gymnax, PettingZoo).
 
-Both import their peer library only when used, so this package imports without
-the `[jaxmarl]` or `[pettingzoo]` extras.
+Each imports its peer library only when used, so this package imports without
+the `[jaxmarl]`, `[gymnax]` or `[pettingzoo]` extras.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from marlax.envs.adapters.gymnax import from_gymnax
 from marlax.envs.adapters.jaxmarl import from_jaxmarl
 
-__all__ = ["from_jaxmarl", "to_pettingzoo"]
+__all__ = ["from_gymnax", "from_jaxmarl", "to_pettingzoo"]
 
 
 def __getattr__(name: str) -> Any:
