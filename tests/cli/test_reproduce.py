@@ -40,6 +40,7 @@ def test_table_names_are_the_registry():
     assert tuple(table.name for table in TABLES) == TABLE_NAMES
 
 
+@pytest.mark.slow  # ~65 s: every table end to end (the fast tier keeps the registry and CLI checks)
 def test_quick_runs_every_table_and_a_rerun_reuses_finished_cells(tmp_path):
     """`marlax reproduce --quick` in the fast tier, as the issue asks of CI (about a minute of
     CPU, nearly all of it compiling one PPO, one Q-learning and one coordination program)."""

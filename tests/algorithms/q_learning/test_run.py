@@ -39,6 +39,7 @@ def _leaves(runs_dir: Path, name: str) -> list:
     return jax.tree.leaves((state.params, state.target_params, state.opt_state, state.buffer))
 
 
+@pytest.mark.slow  # ~63 s; the PPO SIGKILL test keeps the shared resume path in the fast tier
 def test_sigkill_then_resume_ends_with_exactly_the_uninterrupted_state(tmp_path):
     """Killed after its first checkpoint, then resumed: parameters, target, optimiser and the
     replay itself end bitwise equal to an uninterrupted run, and so do the metric lines."""
