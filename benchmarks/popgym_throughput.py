@@ -18,15 +18,9 @@ import jax
 import numpy as np
 
 from marlax.envs import VectorEnv, make
+from marlax.envs.popgym import REFERENCE_CLASSES
 
-PORTS = {
-    "popgym_repeat_previous": "RepeatPrevious",
-    "popgym_repeat_first": "RepeatFirst",
-    "popgym_count_recall": "CountRecall",
-    "popgym_autoencode": "Autoencode",
-    "popgym_stateless_cartpole": "PositionOnlyCartPole",
-    "popgym_noisy_stateless_cartpole": "NoisyPositionOnlyCartPole",
-}
+PORTS = REFERENCE_CLASSES
 
 
 def marlax_steps_per_second(

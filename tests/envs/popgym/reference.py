@@ -17,16 +17,10 @@ from gymnasium.utils import seeding
 from popgym import envs as popgym_envs
 
 from marlax.envs import make
+from marlax.envs.popgym import REFERENCE_CLASSES
 from marlax.envs.popgym.types import CartPoleState
 
-PORTS = {
-    "popgym_repeat_previous": "RepeatPrevious",
-    "popgym_repeat_first": "RepeatFirst",
-    "popgym_count_recall": "CountRecall",
-    "popgym_autoencode": "Autoencode",
-    "popgym_stateless_cartpole": "PositionOnlyCartPole",
-    "popgym_noisy_stateless_cartpole": "NoisyPositionOnlyCartPole",
-}
+PORTS = REFERENCE_CLASSES
 CARD_GAMES = ("popgym_repeat_previous", "popgym_repeat_first", "popgym_autoencode")
 CARTPOLES = ("popgym_stateless_cartpole", "popgym_noisy_stateless_cartpole")
 

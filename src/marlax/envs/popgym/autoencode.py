@@ -9,23 +9,21 @@ import jax
 import jax.numpy as jnp
 
 from marlax.envs.base import Info
-from marlax.envs.popgym.common import PopGymEnv, one_hot, signed_reward
+from marlax.envs.popgym.common import one_hot, signed_reward
 from marlax.envs.popgym.deck import (
-    CARDS_PER_DECK,
     NUM_SUITS,
-    deal_order,
-    shuffled_deck,
     suit_of,
 )
 from marlax.envs.popgym.render import render_cards
+from marlax.envs.popgym.suit_game import SuitCardGame
 from marlax.envs.popgym.types import CardState
-from marlax.envs.spaces import Box, Discrete, Space
+from marlax.envs.spaces import Box, Space
 
 WATCH_FLAG = 1.0  # popgym's Mode.WATCH; Mode.PLAY is 0
 
 
 @dataclass(frozen=True)
-class Autoencode(PopGymEnv):
+class Autoencode(SuitCardGame):
     """popgym's `Autoencode` (popgym 1.0.7, `popgym/envs/autoencode.py`), one agent.
 
     Watch phase: the reset shows card 0, steps t = 0 .. C - 2 deal card t + 1 (the action
@@ -49,30 +47,12 @@ class Autoencode(PopGymEnv):
     SETTINGS: ClassVar[dict[str, int]] = {"easy": 1, "medium": 2, "hard": 3}
 
     @property
-    def num_cards(self) -> int:
-        """C: cards in the deck."""
-        return CARDS_PER_DECK * self.settings
-
-    @property
     def episode_length(self) -> int:
         return 2 * self.num_cards - 1
 
     @property
     def observation_space(self) -> Space:
         return Box(0.0, 1.0, (1 + NUM_SUITS,))
-
-    @property
-    def action_space(self) -> Space:
-        return Discrete(NUM_SUITS)
-
-    def reset(self, key: jax.Array) -> tuple[jax.Array, CardState]:
-        """Shuffle a deck and deal its first card; obs f32[1, 5] in the watch phase."""
-        return self.reset_from(shuffled_deck(key, self.num_cards))
-
-    def reset_from(self, deck_idx: jax.Array) -> tuple[jax.Array, CardState]:
-        """Start from a given shuffle, popgym's `Deck.idx` i32[C] (used to inject its draws)."""
-        state = CardState(cards=deal_order(deck_idx), step=jnp.asarray(0, jnp.int32))
-        return self._observe(state), state
 
     def _step(
         self, key: jax.Array, state: CardState, actions: jax.Array

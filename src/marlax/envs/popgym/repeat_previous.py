@@ -9,21 +9,19 @@ import jax
 import jax.numpy as jnp
 
 from marlax.envs.base import Info
-from marlax.envs.popgym.common import PopGymEnv, one_hot, signed_reward
+from marlax.envs.popgym.common import one_hot, signed_reward
 from marlax.envs.popgym.deck import (
-    CARDS_PER_DECK,
     NUM_SUITS,
-    deal_order,
-    shuffled_deck,
     suit_of,
 )
 from marlax.envs.popgym.render import render_cards
+from marlax.envs.popgym.suit_game import SuitCardGame
 from marlax.envs.popgym.types import CardState
-from marlax.envs.spaces import Box, Discrete, Space
+from marlax.envs.spaces import Box, Space
 
 
 @dataclass(frozen=True)
-class RepeatPrevious(PopGymEnv):
+class RepeatPrevious(SuitCardGame):
     """popgym's `RepeatPrevious` (popgym 1.0.7, `popgym/envs/repeat_previous.py`), one agent.
 
     A shuffled deck of C = 52 * num_decks cards is dealt one card a step. After the reset
@@ -49,9 +47,8 @@ class RepeatPrevious(PopGymEnv):
     }
 
     @property
-    def num_cards(self) -> int:
-        """C: cards in the deck."""
-        return CARDS_PER_DECK * self.settings[0]
+    def num_decks(self) -> int:
+        return self.settings[0]
 
     @property
     def k(self) -> int:
@@ -65,19 +62,6 @@ class RepeatPrevious(PopGymEnv):
     @property
     def observation_space(self) -> Space:
         return Box(0.0, 1.0, (NUM_SUITS,))
-
-    @property
-    def action_space(self) -> Space:
-        return Discrete(NUM_SUITS)
-
-    def reset(self, key: jax.Array) -> tuple[jax.Array, CardState]:
-        """Shuffle a deck and deal its first card; obs f32[1, 4]."""
-        return self.reset_from(shuffled_deck(key, self.num_cards))
-
-    def reset_from(self, deck_idx: jax.Array) -> tuple[jax.Array, CardState]:
-        """Start from a given shuffle, popgym's `Deck.idx` i32[C] (used to inject its draws)."""
-        state = CardState(cards=deal_order(deck_idx), step=jnp.asarray(0, jnp.int32))
-        return self._observe(state), state
 
     def _step(
         self, key: jax.Array, state: CardState, actions: jax.Array
