@@ -24,6 +24,7 @@ _REGISTRY: dict[str, str] = {
     "king_of_the_hill": "marlax.envs.king_of_the_hill.env:KingOfTheHill",
     "simple_spread": "marlax.envs.simple_spread.env:SimpleSpread",
     "energy_flow": "marlax.envs.energy_flow.env:EnergyFlow",
+    "navigation_2d": "marlax.envs.meta.navigation:Navigation2D",
     "popgym_repeat_previous": "marlax.envs.popgym.repeat_previous:RepeatPrevious",
     "popgym_repeat_first": "marlax.envs.popgym.repeat_first:RepeatFirst",
     "popgym_count_recall": "marlax.envs.popgym.count_recall:CountRecall",

@@ -7,14 +7,17 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 _SCRIPT = textwrap.dedent(
     """
+    import sys
     import jax, numpy as np
     from marlax.algorithms.ppo.trainer import Trainer
     from tests.algorithms.ppo.helpers import tiny_config
 
     assert jax.local_device_count() == 2, jax.devices()
-    for model in ("mlp", "gru"):
+    for model in sys.argv[1:]:
         run = {"num_seeds": 2, "log_every": 2, "checkpoint_every": 2}
         config = tiny_config(model=model, run=run, env_params={"max_steps": 5})
         results = []
@@ -38,7 +41,12 @@ _SCRIPT = textwrap.dedent(
 )
 
 
-def test_two_device_training_equals_one_device():
+@pytest.mark.parametrize(
+    "model",
+    # The GRU path (carries reshaped per shard) covers more; the MLP case adds ~35 s: slow tier.
+    ["gru", pytest.param("mlp", marks=pytest.mark.slow)],
+)
+def test_two_device_training_equals_one_device(model):
     env = dict(os.environ)
     env["XLA_FLAGS"] = (
         "--xla_force_host_platform_device_count=2 "
@@ -47,7 +55,7 @@ def test_two_device_training_equals_one_device():
     env["JAX_PLATFORMS"] = "cpu"
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT],
+        [sys.executable, "-c", _SCRIPT, model],
         cwd=root,
         env=env,
         capture_output=True,
