@@ -16,10 +16,14 @@ EXPECTED = {
     "king_of_the_hill",
     "simple_spread",
     "energy_flow",
+    "navigation_2d",
+    "velocity_point",
+    "bandit_k",
+    "spread_family",
 }
 
 
-def test_all_seven_environments_are_registered():
+def test_the_worlds_and_the_task_families_are_registered():
     assert set(list_envs()) >= EXPECTED
 
 

@@ -11,8 +11,9 @@ episodes of one task with `reset_to_task`, and `TrialEnv` (RL²) resets inner ep
 trial's task. Held-out tasks are fresh draws from a key stream that training never uses; a
 distribution *shift* is a change of the family's settings (e.g. a wider target range).
 
-`reveal_task = True` appends `task_features(task)` to every agent's observation: the
-task-conditioned "oracle" that meta-learning is compared with.
+`reveal_task = True` appends the task to every agent's observation, as `task_features(task)`
+seen from that agent (spread_family puts the agent's own speed first): the task-conditioned
+"oracle" that meta-learning is compared with.
 """
 
 from __future__ import annotations
