@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 
 from marlax.algorithms.es.trainer import ESTrainer
+from marlax.algorithms.maml.trainer import MAMLTrainer
 from marlax.algorithms.off_policy.trainer import OffPolicyTrainer
 from marlax.algorithms.pbt.trainer import PBTTrainer
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.q_learning.trainer import QTrainer
+from marlax.algorithms.varibad.trainer import VariBADTrainer
 from marlax.config import load_config
 from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS
 from marlax.config.load import read_json
@@ -116,6 +118,10 @@ def test_shipped_configs_train_for_real() -> None:
             assert OffPolicyTrainer.from_config(config).num_updates >= 100, path.name
         elif config.algorithm == "es":
             assert ESTrainer(config).num_updates >= 100, path.name
+        elif config.algorithm == "maml":
+            assert MAMLTrainer(config).num_updates >= 100, path.name
+        elif config.algorithm == "varibad":
+            assert VariBADTrainer(config).num_updates >= 100, path.name
         else:
             assert config.num_updates >= 100, path.name
 
@@ -136,6 +142,9 @@ def test_config_runs_one_update(path: Path) -> None:
         return
     if _algorithm(path) == "es":
         _es_config_runs_one_generation(path)
+        return
+    if _algorithm(path) in ("maml", "varibad"):
+        _meta_config_runs_one_update(path)
         return
     population = ["run.num_seeds=2"] if _algorithm(path) == "pbt" else []
     config = load_config(path, tiny_overrides(path) + population)
@@ -161,6 +170,19 @@ def _es_config_runs_one_generation(path: Path) -> None:
     state, metrics = trainer.update(trainer.init(jax.random.key(0)), 1)
     assert np.all(np.isfinite(np.asarray(metrics["return"])))
     assert trainer.params_finite(state)
+
+
+def _meta_config_runs_one_update(path: Path) -> None:
+    """MAML (2 tasks x 1 episode) or VariBAD (2 trials), one update."""
+    if _algorithm(path) == "maml":
+        overrides = ["env.num_envs=2", "maml.meta_batch_size=2"]
+        trainer = MAMLTrainer(load_config(path, overrides))
+    else:
+        overrides = ["env.num_envs=2", "ppo.num_minibatches=1", "ppo.num_epochs=1"]
+        trainer = VariBADTrainer(load_config(path, overrides))
+    state, metrics = trainer.update(trainer.init(jax.random.key(0)), 1)
+    finite = [np.all(np.isfinite(np.asarray(value))) for value in metrics.values()]
+    assert finite and all(finite), sorted(metrics)
 
 
 def _q_config_runs_one_update(path: Path) -> None:

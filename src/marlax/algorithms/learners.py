@@ -24,6 +24,10 @@ def train_run_for(algorithm: str) -> Any:
         from marlax.algorithms.ppo.loop import train_run
     elif algorithm == "pbt":
         from marlax.algorithms.pbt.loop import train_run
+    elif algorithm == "rl2":
+        from marlax.algorithms.rl2.loop import train_run
+    elif algorithm == "varibad":
+        from marlax.algorithms.varibad.loop import train_run
     elif algorithm == "es":
         require_evosax()
         from marlax.algorithms.es.loop import train_run
@@ -31,6 +35,8 @@ def train_run_for(algorithm: str) -> Any:
         from marlax.algorithms.off_policy.loop import train_run
     elif algorithm in Q_ALGORITHMS:
         from marlax.algorithms.q_learning.loop import train_run
+    elif algorithm == "maml":
+        from marlax.algorithms.maml.loop import train_run
     else:
         raise ConfigError("algorithm", algorithm, "a learner marlax has")
     return train_run

@@ -23,6 +23,7 @@ import jax
 
 from marlax.algorithms.common.checkpointed import restore_checkpoint
 from marlax.algorithms.common.policy import MemoryPolicy
+from marlax.algorithms.maml.policy import load_maml_policies
 from marlax.algorithms.off_policy.policy import load_off_policy_policies
 from marlax.algorithms.pbt.policy import load_pbt_policies
 from marlax.algorithms.ppo.policy import select_task, trained_policy
@@ -30,6 +31,8 @@ from marlax.algorithms.ppo.restore import TrainedRun
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.q_learning.policy import q_policy, restore_q_run
+from marlax.algorithms.rl2.policy import load_rl2_policies
+from marlax.algorithms.varibad.policy import load_varibad_policies
 from marlax.config import TrainConfig, load_from_dict
 from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS
 from marlax.config.q_learning import Q_ALGORITHMS
@@ -334,5 +337,8 @@ POLICY_LOADERS: dict[str, PolicyLoader] = {
     **dict.fromkeys(OFF_POLICY_ALGORITHMS, load_off_policy_policies),
     "es": load_es_policies,
     "pbt": load_pbt_policies,  # seed index k = the k-th best member (pbt.policy)
+    "maml": load_maml_policies,  # the meta-learned policy before adaptation
+    "rl2": load_rl2_policies,  # PPO's policies on the trial env (rl2.policy)
+    "varibad": load_varibad_policies,  # actor + belief encoder on the trial env
 }
 """Learner name (`config.algorithm`) -> the loader of its trained policies."""

@@ -19,6 +19,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "evolve",
     "enjoy",
     "eval",
+    "adapt",
     "merge",
     "play",
     "runs",

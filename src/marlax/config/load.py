@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from marlax.config.evolution_strategies import ESConfig
+from marlax.config.maml import MAMLConfig
 from marlax.config.overrides import apply_overrides
 from marlax.config.population import PBTConfig
 from marlax.config.schema import (
@@ -35,6 +36,7 @@ from marlax.config.schema import (
     TrainConfig,
 )
 from marlax.config.validators import suggestion
+from marlax.config.varibad import VariBADConfig
 from marlax.errors import ConfigError
 
 SECTIONS: dict[str, type] = {
@@ -44,6 +46,8 @@ SECTIONS: dict[str, type] = {
     "off_policy": OffPolicyConfig,
     "es": ESConfig,
     "pbt": PBTConfig,
+    "maml": MAMLConfig,
+    "varibad": VariBADConfig,
     "optimizer": OptimizerConfig,
     "run": RunConfig,
 }

@@ -19,8 +19,10 @@ from typing import Any
 from marlax.config import checks
 from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS, OffPolicyConfig
 from marlax.config.evolution_strategies import ESConfig, check_es
+from marlax.config.maml import MAMLConfig, check_maml
 from marlax.config.population import PBTConfig, check_population
 from marlax.config.q_learning import Q_ALGORITHMS, QLearningConfig
+from marlax.config.trials import check_trials
 from marlax.config.validators import (
     REQUIRED,
     boolean,
@@ -37,8 +39,10 @@ from marlax.config.validators import (
     spec,
     string,
 )
+from marlax.config.varibad import VariBADConfig, check_varibad
 from marlax.envs.base import Env
 from marlax.envs.registry import is_env_name, list_envs, make
+from marlax.envs.wrappers.trial import TrialEnv
 from marlax.errors import ConfigError
 from marlax.models.registry import CORES, list_models
 from marlax.validate import require
@@ -47,7 +51,7 @@ CRITICS = ("independent", "centralised", "shared")
 VALUE_HEADS = ("mse", "hl_gauss")
 OPTIMIZERS = ("adam", "radam", "muon")
 DTYPES = ("float32", "bfloat16")
-ALGORITHMS = ("ppo", *Q_ALGORITHMS, *OFF_POLICY_ALGORITHMS, "es", "pbt")
+ALGORITHMS = ("ppo", *Q_ALGORITHMS, *OFF_POLICY_ALGORITHMS, "es", "pbt", "maml", "rl2", "varibad")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +71,10 @@ class TaskConfig:
     """Reset pool of `VectorEnv` (1..num_envs): at most this many resets are computed on a
     step where no more envs finish (all of them when more do); exact either way. None =
     reset every env every step."""
+    episodes_per_trial: int | None = spec(None, optional(integer(1), "plain episodes"))
+    """RL² trials (algorithm "rl2"): every episode the learner sees is k >= 1 episodes of one
+    task of a task family, memory kept between them (`marlax.envs.wrappers.trial.TrialEnv`);
+    None = plain episodes."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -80,7 +88,20 @@ class TaskConfig:
         self.make_env()
 
     def make_env(self) -> Env:
-        """The environment `make(name, **params)`; a rejected setting names `params.<key>`."""
+        """The environment `make(name, **params)`, inside `TrialEnv(env, episodes_per_trial)`
+        when that is set: the one place a run's env is built from its config (training,
+        checks, checkpoints, `marlax enjoy` and `marlax eval` all see the same env)."""
+        env = self._make_registered_env()
+        if self.episodes_per_trial is None:
+            return env
+        try:
+            return TrialEnv(env, self.episodes_per_trial)
+        except ConfigError as error:
+            expected = f"{error.expected} for RL² trials (episodes_per_trial set)"
+            raise ConfigError("name", self.name, expected) from None
+
+    def _make_registered_env(self) -> Env:
+        """`make(name, **params)`; a rejected setting names `params.<key>`."""
         try:
             return make(self.name, **self.params)
         except ConfigError as error:
@@ -267,7 +288,10 @@ class TrainConfig:
     """The learner: "ppo" (section `ppo`); "iql", "vdn", "qmix", "mfq" (section `q_learning`);
     or "maddpg", "sac" (section `off_policy`, continuous actions); or "es" (section `es`:
     evolution strategies on the policy network's parameters); or "pbt" (sections `ppo` and
-    `pbt`: population-based training of `run.num_seeds` PPO members)."""
+    `pbt`: population-based training of `run.num_seeds` PPO members); or "rl2" (section `ppo`
+    with a recurrent model, and `episodes_per_trial` on every task: RL²'s trials); or "maml"
+    (section `maml`: MAML on a task family, an MLP policy); or "varibad" (sections `varibad`
+    and `ppo`: a belief encoder and a PPO policy on trials of a task family)."""
     model: ModelConfig = spec(ModelConfig, instance_of(ModelConfig))
     """The policy/value network."""
     ppo: PPOConfig = spec(PPOConfig, instance_of(PPOConfig))
@@ -280,6 +304,10 @@ class TrainConfig:
     """Evolution strategies' settings (read when algorithm = "es")."""
     pbt: PBTConfig = spec(PBTConfig, instance_of(PBTConfig))
     """Population-based training's settings (read when algorithm = "pbt", with `ppo`)."""
+    maml: MAMLConfig = spec(MAMLConfig, instance_of(MAMLConfig))
+    """MAML's settings (read when algorithm = "maml")."""
+    varibad: VariBADConfig = spec(VariBADConfig, instance_of(VariBADConfig))
+    """VariBAD's settings (read when algorithm = "varibad", with `ppo` for the policy)."""
     optimizer: OptimizerConfig = spec(OptimizerConfig, instance_of(OptimizerConfig))
     """The gradient step (Adam or Muon)."""
     run: RunConfig = spec(RunConfig, instance_of(RunConfig))
@@ -294,12 +322,24 @@ class TrainConfig:
         check_fields(self)
         minimum = self.steps_per_update
         require(
-            self.algorithm not in ("ppo", "pbt") or self.num_updates >= 1,
+            self.algorithm not in ("ppo", "pbt", "rl2") or self.num_updates >= 1,
             "ppo.total_env_steps",
             self.ppo.total_env_steps,
             f"at least {minimum} = rollout_length {self.ppo.rollout_length} x total_num_envs "
             f"{self.total_num_envs} (one update)",
         )
+        check_trials(self)
+        if self.algorithm == "rl2":
+            # RL² is PPO on trial envs: _check_trials ran PPO's checks on them
+            return
+        if self.algorithm == "varibad":
+            # VariBAD wraps the family in its own trials; PPO's checks on the plain env do not apply
+            check_varibad(self, [task.make_env() for task in self.envs])
+            return
+        if self.algorithm == "maml":
+            # MAML reads only envs, model, optimizer and maml
+            check_maml(self, [task.make_env() for task in self.envs])
+            return
         if self.algorithm == "es":
             # ES reads only envs, model and es: the PPO and Q-learning checks do not apply
             check_es(self, [task.make_env() for task in self.envs])

@@ -34,7 +34,6 @@ from marlax.algorithms.ppo.update import (
     task_labels,
 )
 from marlax.config.schema import TrainConfig
-from marlax.envs.registry import make
 from marlax.validate import require, require_positive_int
 
 DATA_AXIS = "data"
@@ -44,8 +43,7 @@ logger = logging.getLogger(__name__)
 def build_layout(config: TrainConfig) -> TaskLayout:
     """The tasks of a `TrainConfig`, each env built from the registry."""
     tasks = tuple(
-        Task(spec.name, make(spec.name, **dict(spec.params)), spec.num_envs, spec.num_resets)
-        for spec in config.envs
+        Task(spec.name, spec.make_env(), spec.num_envs, spec.num_resets) for spec in config.envs
     )
     return TaskLayout(tasks)
 
