@@ -109,7 +109,7 @@ def test_init_seed_by_seed_equals_the_vmapped_init():
     trainer = QTrainer(load_from_dict(tiny_q("qmix", run={"num_seeds": 2})))
     key = jax.random.key(7)
     stacked = trainer.init(key)
-    vmapped = jax.vmap(trainer._init_one)(jax.random.split(key, 2))
+    vmapped = jax.vmap(trainer.init_one)(jax.random.split(key, 2))
     for a, b in zip(jax.tree.leaves(stacked), jax.tree.leaves(vmapped), strict=True):
         if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
             a, b = jax.random.key_data(a), jax.random.key_data(b)

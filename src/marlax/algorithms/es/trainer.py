@@ -12,16 +12,14 @@ is one jitted program (a `lax.scan` over generations of a `vmap` over seeds).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from marlax.algorithms.common.seeds import init_seed_by_seed
+from marlax.algorithms.common.seed_axis import SeedAxisTrainer
 from marlax.algorithms.es.episodes import Player, mean_return, population_returns
 from marlax.algorithms.es.generation import evolve, evosax_numpy
 from marlax.algorithms.es.solution import PolicySolution
@@ -30,7 +28,6 @@ from marlax.algorithms.ppo.networks import Networks, make_networks
 from marlax.algorithms.ppo.trainer import build_layout
 from marlax.config import TrainConfig
 from marlax.config.schema import PPOConfig
-from marlax.validate import require_positive_int
 
 
 @struct.dataclass
@@ -106,22 +103,29 @@ def es_generation(state: ESTrainState, setup: ESSetup) -> tuple[ESTrainState, di
     return next_state, metrics
 
 
-class ESTrainer:
+class ESTrainer(SeedAxisTrainer):
     """Evolution strategies on a `TrainConfig` (see the module docstring)."""
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.setup = build_setup(config)
         self.num_updates = self.setup.generations
-        self._init: Callable | None = None
-        self._updates: dict[int, Callable] = {}
+        SeedAxisTrainer.__init__(self)
+
+    @property
+    def num_seeds(self) -> int:
+        return self.config.run.num_seeds
+
+    @property
+    def log_every(self) -> int:
+        return self.config.run.log_every
 
     @property
     def env_steps_per_update(self) -> int:
         """Env steps one generation plays (per seed)."""
         return self.setup.env_steps_per_generation
 
-    def _init_one(self, key: jax.Array) -> ESTrainState:
+    def init_one(self, key: jax.Array) -> ESTrainState:
         """The strategy centred on a fresh network initialisation."""
         init_key, strategy_key, key = jax.random.split(key, 3)
         setup = self.setup
@@ -132,47 +136,9 @@ class ESTrainer:
         state = ESTrainState(strategy_state, key, jnp.zeros((), jnp.int32))
         return jax.tree.map(_strong, state)
 
-    def _init_seeds(self, keys: jax.Array) -> ESTrainState:
-        return jax.vmap(self._init_one)(keys)
-
-    def _updates_seeds(self, state: ESTrainState, num_updates: int) -> tuple[ESTrainState, dict]:
-        """`num_updates` generations of every seed; metrics f32[S, U] each."""
-
-        def _body(carry: ESTrainState, _: None) -> tuple[ESTrainState, dict]:
-            """Carries every seed's state; stacks metrics f32[S] per generation."""
-            return jax.vmap(partial(es_generation, setup=self.setup))(carry)
-
-        state, metrics = jax.lax.scan(_body, state, None, length=num_updates)
-        return state, jax.tree.map(lambda metric: jnp.swapaxes(metric, 0, 1), metrics)
-
-    def update_program(self, num_updates: int) -> Callable:
-        """The jitted program for `num_updates` generations (built once per count)."""
-        require_positive_int("num_updates", num_updates)
-        if num_updates not in self._updates:
-            self._updates[num_updates] = jax.jit(
-                partial(self._updates_seeds, num_updates=num_updates), donate_argnums=0
-            )
-        return self._updates[num_updates]
-
-    def init(self, key: jax.Array) -> ESTrainState:
-        """A fresh state for `run.num_seeds` seeds split from `key` (leading axis S)."""
-        if self._init is None:
-            self._init = jax.jit(self._init_one)
-        return init_seed_by_seed(self._init, jax.random.split(key, self.config.run.num_seeds))
-
-    def update(self, state: ESTrainState, num_updates: int | None = None):
-        """Generations of every seed in one jitted call (the input state is donated).
-
-        Returns:
-            (state, metrics): each metric f32[S, U], U = num_updates or `run.log_every`.
-        """
-        count = self.config.run.log_every if num_updates is None else num_updates
-        return self.update_program(count)(state)
-
-    def abstract_state(self) -> ESTrainState:
-        """Shapes and dtypes of the state (for restoring checkpoints)."""
-        keys = jax.random.split(jax.random.key(0), self.config.run.num_seeds)
-        return jax.eval_shape(self._init_seeds, keys)
+    def update_one(self, state: ESTrainState) -> tuple[ESTrainState, dict]:
+        """One generation of one seed (traced)."""
+        return es_generation(state, setup=self.setup)
 
     def params_finite(self, state: ESTrainState) -> bool:
         """Every seed's search mean is finite."""

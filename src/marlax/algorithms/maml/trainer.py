@@ -13,7 +13,6 @@ head is never read, so it gets no gradient).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -24,7 +23,7 @@ import optax
 from flax import struct
 
 from marlax.algorithms.common.optimizers import make_optimizer
-from marlax.algorithms.common.seeds import init_seed_by_seed
+from marlax.algorithms.common.seed_axis import SeedAxisTrainer
 from marlax.algorithms.maml.meta import InnerLoop, collect, meta_loss, stage_returns, surrogate_loss
 from marlax.algorithms.maml.rollout import ActionScale, Sampler
 from marlax.algorithms.ppo.networks import Networks, make_networks
@@ -33,7 +32,6 @@ from marlax.algorithms.ppo.trainer import build_layout
 from marlax.config import TrainConfig
 from marlax.config.maml import trajectories_per_task
 from marlax.config.schema import PPOConfig
-from marlax.validate import require_positive_int
 
 
 @struct.dataclass
@@ -130,68 +128,37 @@ def meta_update(state: MAMLTrainState, setup: MAMLSetup) -> tuple[MAMLTrainState
     return MAMLTrainState(params, opt_state, key, state.update + 1), metrics
 
 
-class MAMLTrainer:
+class MAMLTrainer(SeedAxisTrainer):
     """MAML on a `TrainConfig` (see the module docstring)."""
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.setup = build_setup(config)
         self.num_updates = config.maml.num_updates
-        self._init: Callable | None = None
-        self._updates: dict[int, Callable] = {}
+        SeedAxisTrainer.__init__(self)
+
+    @property
+    def num_seeds(self) -> int:
+        return self.config.run.num_seeds
+
+    @property
+    def log_every(self) -> int:
+        return self.config.run.log_every
 
     @property
     def env_steps_per_update(self) -> int:
         """Env steps one outer update plays (per seed)."""
         return self.setup.env_steps_per_update
 
-    def _init_one(self, key: jax.Array) -> MAMLTrainState:
+    def init_one(self, key: jax.Array) -> MAMLTrainState:
         init_key, key = jax.random.split(key)
         params = self.setup.networks.init(init_key, self.setup.layout)["actor"]
         opt_state = self.setup.optimizer.init(params)
         return MAMLTrainState(params, opt_state, key, jnp.zeros((), jnp.int32))
 
-    def _init_seeds(self, keys: jax.Array) -> MAMLTrainState:
-        return jax.vmap(self._init_one)(keys)
-
-    def _updates_seeds(self, state: MAMLTrainState, num_updates: int) -> tuple[Any, dict]:
-        """`num_updates` outer updates of every seed; metrics f32[S, U] each."""
-
-        def _body(carry: MAMLTrainState, _: None) -> tuple[MAMLTrainState, dict]:
-            """Carries every seed's state; stacks metrics f32[S] per update."""
-            return jax.vmap(partial(meta_update, setup=self.setup))(carry)
-
-        state, metrics = jax.lax.scan(_body, state, None, length=num_updates)
-        return state, jax.tree.map(lambda metric: jnp.swapaxes(metric, 0, 1), metrics)
-
-    def update_program(self, num_updates: int) -> Callable:
-        """The jitted program for `num_updates` outer updates (built once per count)."""
-        require_positive_int("num_updates", num_updates)
-        if num_updates not in self._updates:
-            self._updates[num_updates] = jax.jit(
-                partial(self._updates_seeds, num_updates=num_updates), donate_argnums=0
-            )
-        return self._updates[num_updates]
-
-    def init(self, key: jax.Array) -> MAMLTrainState:
-        """A fresh state for `run.num_seeds` seeds split from `key` (leading axis S)."""
-        if self._init is None:
-            self._init = jax.jit(self._init_one)
-        return init_seed_by_seed(self._init, jax.random.split(key, self.config.run.num_seeds))
-
-    def update(self, state: MAMLTrainState, num_updates: int | None = None):
-        """Outer updates of every seed in one jitted call (the input state is donated).
-
-        Returns:
-            (state, metrics): each metric f32[S, U], U = num_updates or `run.log_every`.
-        """
-        count = self.config.run.log_every if num_updates is None else num_updates
-        return self.update_program(count)(state)
-
-    def abstract_state(self) -> MAMLTrainState:
-        """Shapes and dtypes of the state (for restoring checkpoints)."""
-        keys = jax.random.split(jax.random.key(0), self.config.run.num_seeds)
-        return jax.eval_shape(self._init_seeds, keys)
+    def update_one(self, state: MAMLTrainState) -> tuple[MAMLTrainState, dict]:
+        """One outer update of one seed (traced)."""
+        return meta_update(state, setup=self.setup)
 
     def params_finite(self, state: MAMLTrainState) -> bool:
         """Every seed's parameters are finite."""

@@ -14,14 +14,11 @@ live inside it and are updated in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common import optimizers
-from marlax.algorithms.common.seeds import init_seed_by_seed
+from marlax.algorithms.common.seed_axis import SeedAxisTrainer
 from marlax.algorithms.off_policy.networks import make_networks
 from marlax.algorithms.off_policy.replay import Transition, TransitionReplay
 from marlax.algorithms.off_policy.rollout import reset_envs
@@ -122,7 +119,7 @@ def init_state(key: jax.Array, setup: OffPolicySetup) -> OffPolicyTrainState:
     return jax.tree.map(_strong, state)
 
 
-class OffPolicyTrainer:
+class OffPolicyTrainer(SeedAxisTrainer):
     """MADDPG or SAC for `num_seeds` seeds at once (see the module docstring)."""
 
     def __init__(self, setup: OffPolicySetup, *, num_seeds: int = 1, log_every: int = 1) -> None:
@@ -130,8 +127,7 @@ class OffPolicyTrainer:
         self.num_seeds = require_positive_int("num_seeds", num_seeds)
         self.log_every = require_positive_int("log_every", log_every)
         self.num_updates = setup.num_updates
-        self._init: Callable | None = None
-        self._updates: dict[int, Callable] = {}
+        SeedAxisTrainer.__init__(self)
 
     @classmethod
     def from_config(cls, config: TrainConfig) -> OffPolicyTrainer:
@@ -145,47 +141,13 @@ class OffPolicyTrainer:
         """T * B: environment steps one update collects (per seed)."""
         return self.setup.env_steps_per_update
 
-    def _init_seeds(self, keys: jax.Array) -> OffPolicyTrainState:
-        return jax.vmap(partial(init_state, setup=self.setup))(keys)
+    def init_one(self, key: jax.Array) -> OffPolicyTrainState:
+        """One seed's fresh state (traced)."""
+        return init_state(key, setup=self.setup)
 
-    def _updates_seeds(self, state: OffPolicyTrainState, num_updates: int):
-        """`num_updates` updates of every seed; metrics f32[S, U] each."""
-
-        def _body(carry: OffPolicyTrainState, _: None) -> tuple[OffPolicyTrainState, dict]:
-            return jax.vmap(partial(off_policy_update, setup=self.setup))(carry)
-
-        state, metrics = jax.lax.scan(_body, state, None, length=num_updates)
-        return state, jax.tree.map(lambda metric: jnp.swapaxes(metric, 0, 1), metrics)
-
-    def update_program(self, num_updates: int) -> Callable:
-        """The jitted program for `num_updates` updates of every seed (built once per count)."""
-        require_positive_int("num_updates", num_updates)
-        if num_updates not in self._updates:
-            self._updates[num_updates] = jax.jit(
-                partial(self._updates_seeds, num_updates=num_updates), donate_argnums=0
-            )
-        return self._updates[num_updates]
-
-    def init(self, key: jax.Array) -> OffPolicyTrainState:
-        """A fresh state for `num_seeds` seeds split from `key` (leading axis S), seed by seed
-        (`marlax.algorithms.common.seeds`: a vmapped init deadlocked XLA:CPU)."""
-        if self._init is None:
-            self._init = jax.jit(partial(init_state, setup=self.setup))
-        return init_seed_by_seed(self._init, jax.random.split(key, self.num_seeds))
-
-    def update(self, state: OffPolicyTrainState, num_updates: int | None = None):
-        """Updates of every seed in one jitted call (the input state is donated).
-
-        Returns:
-            (state, metrics): each metric f32[S, U], U = num_updates or `log_every`.
-        """
-        count = self.log_every if num_updates is None else num_updates
-        return self.update_program(count)(state)
-
-    def abstract_state(self) -> OffPolicyTrainState:
-        """Shapes and dtypes of the state (for restoring checkpoints)."""
-        keys = jax.random.split(jax.random.key(0), self.num_seeds)
-        return jax.eval_shape(self._init_seeds, keys)
+    def update_one(self, state: OffPolicyTrainState) -> tuple[OffPolicyTrainState, dict]:
+        """One update of one seed (traced)."""
+        return off_policy_update(state, setup=self.setup)
 
     def params_finite(self, state: OffPolicyTrainState) -> bool:
         """Every online parameter (and log alpha) of every seed is finite."""

@@ -10,14 +10,11 @@ donates its input state: the replay lives inside the state, so it is updated in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common import optimizers
-from marlax.algorithms.common.seeds import init_seed_by_seed
+from marlax.algorithms.common.seed_axis import SeedAxisTrainer
 from marlax.algorithms.q_learning.networks import make_q_networks
 from marlax.algorithms.q_learning.replay import Chunk, EpisodeReplay
 from marlax.algorithms.q_learning.rollout import collect_chunks
@@ -25,7 +22,6 @@ from marlax.algorithms.q_learning.update import QSetup, QTrainState, q_update
 from marlax.config import TrainConfig
 from marlax.config.q_learning import chunk_length
 from marlax.envs.registry import make
-from marlax.validate import require_positive_int
 
 
 def _strong(leaf: jax.Array) -> jax.Array:
@@ -63,15 +59,22 @@ def build_setup(config: TrainConfig) -> QSetup:
     )
 
 
-class QTrainer:
+class QTrainer(SeedAxisTrainer):
     """The value-based learners on a `TrainConfig` (see the module docstring)."""
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.setup = build_setup(config)
         self.num_updates = self.setup.total_env_steps // self.setup.env_steps_per_update
-        self._init: Callable | None = None
-        self._updates: dict[int, Callable] = {}
+        SeedAxisTrainer.__init__(self)
+
+    @property
+    def num_seeds(self) -> int:
+        return self.config.run.num_seeds
+
+    @property
+    def log_every(self) -> int:
+        return self.config.run.log_every
 
     @property
     def env_steps_per_update(self) -> int:
@@ -92,7 +95,7 @@ class QTrainer:
         shapes = jax.eval_shape(_collect, jax.random.key(0))
         return jax.tree.map(lambda s: jnp.zeros(s.shape[1:], s.dtype), shapes)
 
-    def _init_one(self, key: jax.Array) -> QTrainState:
+    def init_one(self, key: jax.Array) -> QTrainState:
         init_key, key = jax.random.split(key)
         params = self.setup.networks.init(init_key)
         state = QTrainState(
@@ -106,48 +109,9 @@ class QTrainer:
         # a weak-typed leaf would change type after one update and force a second compile
         return jax.tree.map(_strong, state)
 
-    def _init_seeds(self, keys: jax.Array) -> QTrainState:
-        return jax.vmap(self._init_one)(keys)
-
-    def _updates_seeds(self, state: QTrainState, num_updates: int) -> tuple[QTrainState, dict]:
-        """`num_updates` updates of every seed; metrics f32[S, U] each."""
-
-        def _body(carry: QTrainState, _: None) -> tuple[QTrainState, dict]:
-            return jax.vmap(partial(q_update, setup=self.setup))(carry)
-
-        state, metrics = jax.lax.scan(_body, state, None, length=num_updates)
-        return state, jax.tree.map(lambda metric: jnp.swapaxes(metric, 0, 1), metrics)
-
-    def update_program(self, num_updates: int) -> Callable:
-        """The jitted program for `num_updates` updates of every seed (built once per count)."""
-        require_positive_int("num_updates", num_updates)
-        if num_updates not in self._updates:
-            self._updates[num_updates] = jax.jit(
-                partial(self._updates_seeds, num_updates=num_updates), donate_argnums=0
-            )
-        return self._updates[num_updates]
-
-    def init(self, key: jax.Array) -> QTrainState:
-        """A fresh state for `run.num_seeds` seeds split from `key` (leading axis S), seed by
-        seed (`marlax.algorithms.common.seeds`: a vmapped init deadlocked XLA:CPU; equal to
-        `vmap(_init_one)`, tested)."""
-        if self._init is None:
-            self._init = jax.jit(self._init_one)
-        return init_seed_by_seed(self._init, jax.random.split(key, self.config.run.num_seeds))
-
-    def update(self, state: QTrainState, num_updates: int | None = None):
-        """Updates of every seed in one jitted call (the input state is donated).
-
-        Returns:
-            (state, metrics): each metric f32[S, U], U = num_updates or `run.log_every`.
-        """
-        count = self.config.run.log_every if num_updates is None else num_updates
-        return self.update_program(count)(state)
-
-    def abstract_state(self) -> QTrainState:
-        """Shapes and dtypes of the state (for restoring checkpoints)."""
-        keys = jax.random.split(jax.random.key(0), self.config.run.num_seeds)
-        return jax.eval_shape(self._init_seeds, keys)
+    def update_one(self, state: QTrainState) -> tuple[QTrainState, dict]:
+        """One update of one seed (traced)."""
+        return q_update(state, setup=self.setup)
 
     def params_finite(self, state: QTrainState) -> bool:
         """Every online parameter of every seed is finite."""
