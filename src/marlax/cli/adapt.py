@@ -40,6 +40,9 @@ def adapt_command(
     seed_index: int = typer.Option(0, "--seed-index", help="Which trained seed adapts."),
     checkpoint: int | None = typer.Option(None, "--checkpoint", help="Default: the latest."),
     episode_seed: int = typer.Option(0, "--seed", help="Seed of the episodes' draws."),
+    greedy: bool = typer.Option(
+        False, "--greedy", help="rl2/varibad: act by the mode instead of sampling."
+    ),
     runs_dir: Path = typer.Option(  # noqa: B008
         DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds the run folders."
     ),
@@ -57,6 +60,7 @@ def adapt_command(
         checkpoint=checkpoint,
         episode_seed=episode_seed,
         env_overrides=parse_env_set(env_set or []),
+        greedy=greedy,
     )
     with Console(stderr=True).status(f"adapting {run} to {tasks} held-out task(s)"):
         curve = adapt_run(runs_dir, run, request)

@@ -9,7 +9,8 @@ How a run adapts follows its learner:
   episodes after s steps.
 - **rl2**, **varibad**: in context: one trial of `steps + 1` episodes per task (default: the
   trained `episodes_per_trial`), the memory (RL²) or belief (VariBAD) kept across them; point
-  s = the return of the trial's episode s + 1. No parameter changes.
+  s = the return of the trial's episode s + 1. No parameter changes. Actions are sampled, as
+  in training (`greedy` plays the mode).
 Other learners have no adaptation here: a ConfigError says so.
 
 Tasks are `sample_task` draws from `split(key(task_seed), tasks)`: training draws its tasks
@@ -51,6 +52,8 @@ class AdaptRequest:
         checkpoint: checkpoint step (None = the latest).
         episode_seed: the key of the episodes' draws.
         env_overrides: family settings changed from training.
+        greedy: in-context learners act by the mode instead of sampling (MAML always samples:
+            its inner steps learn from the sampled episodes).
     """
 
     task_seed: int = 0
@@ -60,6 +63,7 @@ class AdaptRequest:
     checkpoint: int | None = None
     episode_seed: int = 0
     env_overrides: dict = field(default_factory=dict)
+    greedy: bool = False
 
     def __post_init__(self) -> None:
         require_nonnegative_int("task_seed", self.task_seed)
@@ -138,6 +142,7 @@ def _in_context_returns(
         runs_dir,
         name,
         seed_index=request.seed_index,
+        sample=not request.greedy,
         checkpoint=request.checkpoint,
         env_overrides=request.env_overrides,
     )
@@ -151,5 +156,9 @@ def _in_context_returns(
         tasks=_held_out_tasks(env, request),
     )  # f32[M, k]
     memory = "memory" if algorithm == "rl2" else "belief"
-    method = f"{algorithm}: in context ({env.episodes_per_trial} episodes a trial, {memory} kept)"
+    acting = "greedy" if request.greedy else "sampled"
+    method = (
+        f"{algorithm}: in context ({env.episodes_per_trial} episodes a trial, {memory} kept, "
+        f"{acting} actions)"
+    )
     return np.asarray(returns).T, method, "episodes already played in the trial"

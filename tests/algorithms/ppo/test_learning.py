@@ -131,6 +131,7 @@ def test_gru_uses_memory_where_mlp_cannot(gru_returns: np.ndarray) -> None:
     assert gru_returns.max() >= MLP_BEST + 1.0, (gru_returns, mlp_returns)
 
 
+@pytest.mark.slow  # 28 s of the fast tier's budget; bf16 tolerance stays in tests/models
 def test_bf16_gru_still_learns_nback(gru_returns: np.ndarray) -> None:
     """bf16 compute (f32 parameters, optimiser state and losses) learns the same task: the
     mean final return beats random by the float32 test's margin, 3.5, and uses memory on some
