@@ -51,6 +51,7 @@ def test_exponents_of_synthetic_rows_are_linear():
     assert all(value == pytest.approx(1.0) for value in fitted.values())
 
 
+@pytest.mark.slow  # CI time: a compile-heavy invariant, run in the full tier
 def test_pipeline_row_and_plot(key, tmp_path):
     pipeline = TensorConsensusPipeline(complexity_dim=2, embedding_dim=4)
     row = measure_pipeline(key, 6, batch=1, dim=4, num_tasks=2, repeats=1, pipeline=pipeline)

@@ -168,7 +168,10 @@ def test_sequence_equals_steps_from_a_nonempty_cache(key: jax.Array, kv_heads: i
     chex.assert_trees_all_close(seq_carry, step_carry, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("kv_heads", [1, 2])
+@pytest.mark.parametrize(
+    "kv_heads",
+    [1, pytest.param(2, marks=pytest.mark.slow)],  # CI time: 22 s for the second
+)
 def test_jit_equals_no_jit(key: jax.Array, kv_heads: int) -> None:
     model, params, step, sequence = _compiled(kv_heads)
     obs_seq, reset_seq = _inputs(key)

@@ -29,7 +29,6 @@ from typing import Any
 import jax
 import numpy as np
 
-from marlax.config import load_from_dict
 from marlax.errors import ConfigError
 from marlax.evaluation.adaptation import AdaptationCurve
 from marlax.runs.folder import RunFolder
@@ -81,7 +80,8 @@ def adapt_run(runs_dir: Path, name: str, request: AdaptRequest) -> AdaptationCur
         ConfigError: no such run or checkpoint, a learner that does not adapt, a bad setting.
     """
     folder = RunFolder.open(Path(runs_dir), name)
-    algorithm = load_from_dict(folder.read_config()).algorithm
+    # the raw config's learner name ("ppo" for runs from before the field existed)
+    algorithm = folder.read_config().get("algorithm", "ppo")
     if algorithm not in ADAPTING_LEARNERS:
         raise ConfigError(
             "run",

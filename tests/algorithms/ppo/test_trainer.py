@@ -178,6 +178,7 @@ def test_multi_task_padded_agents_get_no_gradient(key):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow  # CI time: a compile-heavy invariant, run in the full tier
 def test_multi_task_reports_each_task(key):
     trainer = _multi_task_trainer()
     _, metrics = trainer.update(trainer.init(key))
@@ -223,6 +224,7 @@ def test_truncation_bootstrap_is_the_critic_on_final_obs_after_the_step(key):
     np.testing.assert_array_equal(off.final_value, 0.0)
 
 
+@pytest.mark.slow  # CI time: a compile-heavy invariant, run in the full tier
 def test_k_single_updates_equal_one_call_of_k_updates(key):
     """update(n=1) three times == update(n=3) once (the host loop's remainder path), and
     metrics lead with [S, n]; None means run.log_every."""

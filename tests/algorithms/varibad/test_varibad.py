@@ -131,6 +131,7 @@ def test_policy_loss_does_not_reach_the_encoder(trainer):
 
 
 # ---- transforms ---------------------------------------------------------------------------
+@pytest.mark.slow  # CI time: a compile-heavy invariant, run in the full tier
 def test_jit_equals_no_jit_and_same_key_same_result(trainer):
     """One update jitted equals it eagerly (to float tolerance); two jitted runs from the
     same key are bitwise equal; `return` is the sum of the per-episode returns."""
