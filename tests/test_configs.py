@@ -75,6 +75,8 @@ def tiny_overrides(path: Path) -> list[str]:
     overrides = [f"envs.{i}.num_envs={ENVS_PER_TASK}" for i in range(num_tasks)]
     if "env" in raw:
         overrides = [f"env.num_envs={ENVS_PER_TASK}"]
+        if raw["env"].get("num_resets") is not None:  # a reset pool may not exceed the envs
+            overrides.append(f"env.num_resets={ENVS_PER_TASK}")
     total = ROLLOUT_LENGTH * ENVS_PER_TASK * num_tasks
     return [
         *overrides,

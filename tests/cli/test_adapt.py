@@ -53,6 +53,18 @@ VARIBAD = {
 }
 
 
+TTT = {
+    **SPREAD_MLP,
+    "model": {
+        "name": "mlp",
+        "core": {"hidden_sizes": [8]},
+        "encoder": {"hidden_sizes": [8], "layer_norm": True},
+        "next_obs_head": True,
+    },
+}
+"""simple_spread (not a task family) with the self-supervised head: test-time training."""
+
+
 def _save_fresh_run(runs_dir, name: str, raw: dict, trainer_class: type) -> None:
     """A run folder whose one checkpoint is the initial state (no training: cheap)."""
     config = load_from_dict({**raw, "run": {**RUN, "name": name, "runs_dir": str(runs_dir)}})
@@ -70,6 +82,7 @@ def runs_dir(tmp_path_factory):
     _save_fresh_run(path, "varibad-run", VARIBAD, VariBADTrainer)
     save_run(path, "rl2-run", RL2)  # PPO's Trainer on the trial env that make_env builds
     save_run(path, "ppo-run", SPREAD_MLP)
+    save_run(path, "ttt-run", TTT)
     return path
 
 
@@ -132,11 +145,27 @@ def test_cli_writes_adapt_json_and_png_with_the_shift(runs_dir):
     assert "change from step 0" in result.output
 
 
+def test_ppo_run_with_a_head_adapts_by_test_time_training(runs_dir):
+    result = _adapt(
+        runs_dir, "ttt-run", "--tasks", "2", "--steps", "2", "--episodes", "2", "--lr", "0.01"
+    )
+    assert result.exit_code == 0, result.output
+    written = json.loads((runs_dir / "ttt-run" / "adapt.json").read_text())
+    assert written["method"].startswith("ppo: test-time training")
+    # 3 points x 2 independent adaptations to simple_spread itself, and the error at each
+    assert np.asarray(written["returns"]).shape == (3, 2)
+    losses = np.asarray(written["self_supervised_loss"])
+    assert losses.shape == (3, 2) and np.all(losses > 0)
+    assert "self-supervised loss" in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "field"),
     [
         (["ppo-run"], "run"),
         (["maml-run", "--tasks", "0"], "tasks"),
+        (["ttt-run", "--lr", "0"], "learning_rate"),
+        (["ttt-run", "--episodes", "0"], "episodes"),
         (["maml-run", "--env-set", "reveal_task=true"], "env_set.reveal_task"),
         (["no-such-run"], "run"),
     ],

@@ -143,6 +143,12 @@ class ModelConfig:
     """A model graph instead of encoder -> core -> head (`marlax.models.graph`): a preset name
     ("perception_conception_action") or {"nodes": {name: {"module": kind, ...}}, "edges":
     [[from, to], ...]}; `name`, `encoder` and `core` then stay unset. None = the plain model."""
+    next_obs_head: bool = spec(False, boolean())
+    """Give the actor a self-supervised head that predicts the next observation from the
+    memory's output and the action (`marlax.models.next_obs`), trained with
+    `ppo.next_obs_coef` x its squared error; `marlax adapt` then adapts the head and the
+    trunk's normalisation layers at test time. Vector observations only; the trunk needs a
+    normalisation layer (`encoder.layer_norm: true`, or a transformer, ssm or s5 core)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -199,6 +205,9 @@ class PPOConfig:
     value_sigma: float = spec(0.75, number(0.0, open_low=True))
     """Gaussian smoothing of "hl_gauss" targets, as a fraction of the bin width (> 0; 0.75 in
     the paper)."""
+    next_obs_coef: float = spec(1.0, number(0.0))
+    """Weight of the next-observation head's squared error in the loss (>= 0; read only when
+    `model.next_obs_head` is on)."""
     critic: str = spec("independent", choice(CRITICS))
     """Value function: "independent" (IPPO: a separate network on the agent's own obs),
     "centralised" (MAPPO: a separate network on `env.global_state`) or "shared" (a value head

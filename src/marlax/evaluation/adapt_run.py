@@ -11,7 +11,12 @@ How a run adapts follows its learner:
   trained `episodes_per_trial`), the memory (RL²) or belief (VariBAD) kept across them; point
   s = the return of the trial's episode s + 1. No parameter changes. Actions are sampled, as
   in training (`greedy` plays the mode).
-Other learners have no adaptation here: a ConfigError says so.
+- **ppo** with `model.next_obs_head`: test-time training (`marlax.algorithms.ppo.test_time`):
+  point s = mean return of `episodes` episodes after s updates of the head and the trunk's
+  normalisation layers by `gradient_steps` Adam steps (`learning_rate`) each on the
+  next-observation error of the episodes just played (default 5 steps). The curve also keeps
+  that error per point. An env that is not a task family adapts M times to the env itself.
+Other learners (and PPO runs without the head) have no adaptation here: a ConfigError says so.
 
 Tasks are `sample_task` draws from `split(key(task_seed), tasks)`: training draws its tasks
 from the run's own seed stream, so these are held out (the families' tasks are continuous
@@ -32,10 +37,12 @@ import numpy as np
 from marlax.errors import ConfigError
 from marlax.evaluation.adaptation import AdaptationCurve
 from marlax.runs.folder import RunFolder
-from marlax.validate import require_nonnegative_int, require_positive_int
+from marlax.validate import require_nonnegative_int, require_number, require_positive_int
 
 IN_CONTEXT = ("rl2", "varibad")
-ADAPTING_LEARNERS = ("maml", *IN_CONTEXT)
+ADAPTING_LEARNERS = ("maml", *IN_CONTEXT, "ppo")
+TEST_TIME_STEPS = 5
+"""Default adaptation steps of a PPO run with a next-observation head."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class AdaptRequest:
         env_overrides: family settings changed from training.
         greedy: in-context learners act by the mode instead of sampling (MAML always samples:
             its inner steps learn from the sampled episodes).
+        episodes, learning_rate, gradient_steps: test-time training of a PPO run with a
+            next-observation head: episodes played per point, Adam's step size, Adam steps
+            per point.
     """
 
     task_seed: int = 0
@@ -63,6 +73,9 @@ class AdaptRequest:
     episode_seed: int = 0
     env_overrides: dict = field(default_factory=dict)
     greedy: bool = False
+    episodes: int = 8
+    learning_rate: float = 1e-3
+    gradient_steps: int = 4
 
     def __post_init__(self) -> None:
         require_nonnegative_int("task_seed", self.task_seed)
@@ -71,6 +84,9 @@ class AdaptRequest:
             require_nonnegative_int("steps", self.steps)
         require_nonnegative_int("seed_index", self.seed_index)
         require_nonnegative_int("episode_seed", self.episode_seed)
+        require_positive_int("episodes", self.episodes)
+        require_number("learning_rate", self.learning_rate, 0.0, open_low=True)
+        require_positive_int("gradient_steps", self.gradient_steps)
 
 
 def adapt_run(runs_dir: Path, name: str, request: AdaptRequest) -> AdaptationCurve:
@@ -88,8 +104,11 @@ def adapt_run(runs_dir: Path, name: str, request: AdaptRequest) -> AdaptationCur
             name,
             f"a run of a learner that adapts ({', '.join(ADAPTING_LEARNERS)}), not {algorithm}",
         )
+    losses = None
     if algorithm == "maml":
         returns, method, label = _maml_returns(runs_dir, name, request)
+    elif algorithm == "ppo":
+        returns, losses, method, label = _test_time_returns(runs_dir, name, request)
     else:
         returns, method, label = _in_context_returns(runs_dir, name, request, algorithm)
     return AdaptationCurve(
@@ -99,6 +118,7 @@ def adapt_run(runs_dir: Path, name: str, request: AdaptRequest) -> AdaptationCur
         returns=np.asarray(returns, np.float64),
         task_seed=request.task_seed,
         env_overrides=dict(request.env_overrides),
+        losses=None if losses is None else np.asarray(losses, np.float64),
     )
 
 
@@ -162,3 +182,52 @@ def _in_context_returns(
         f"{acting} actions)"
     )
     return np.asarray(returns).T, method, "episodes already played in the trial"
+
+
+def _test_time_returns(
+    runs_dir: Path, name: str, request: AdaptRequest
+) -> tuple[Any, Any, str, str]:
+    """(returns f32[steps + 1, M], next-observation errors f32[steps + 1, M], method, label) of
+    test-time training (see the module docstring)."""
+    from marlax.algorithms.ppo.test_time import TestTimeAdaptation, batched_test_time_returns
+    from marlax.algorithms.trained import load_run_policy
+
+    run_policy = load_run_policy(
+        runs_dir,
+        name,
+        seed_index=request.seed_index,
+        sample=True,
+        checkpoint=request.checkpoint,
+        env_overrides=request.env_overrides,
+    )
+    policy = run_policy.policy
+    if not policy.networks.next_obs_head:
+        raise ConfigError(
+            "run",
+            name,
+            "a PPO run trained with model.next_obs_head: true (without the self-supervised"
+            " head a PPO policy has nothing to adapt at test time)",
+        )
+    env = run_policy.env
+    adaptation = TestTimeAdaptation(
+        policy,
+        env,
+        episodes=request.episodes,
+        learning_rate=request.learning_rate,
+        gradient_steps=request.gradient_steps,
+    )
+    tasks = (
+        _held_out_tasks(env, request)
+        if adaptation.is_family
+        else jax.numpy.arange(request.tasks, dtype=jax.numpy.int32)
+    )
+    steps = TEST_TIME_STEPS if request.steps is None else request.steps
+    returns, losses = batched_test_time_returns(
+        jax.random.key(request.episode_seed), adaptation, tasks, steps
+    )  # f32[M, steps + 1] each
+    method = (
+        f"ppo: test-time training of the next-observation head and normalisation layers "
+        f"({request.episodes} episodes, {request.gradient_steps} Adam steps at "
+        f"lr {request.learning_rate:g} per point)"
+    )
+    return np.asarray(returns).T, np.asarray(losses).T, method, "adaptation step"

@@ -33,6 +33,8 @@ class AdaptationCurve:
         returns: f64[steps + 1, tasks]: row s = return on each task after s steps.
         task_seed: the key the tasks were drawn from (`sample_task(key(task_seed))`).
         env_overrides: env settings changed from training (a distribution shift), or {}.
+        losses: f64[steps + 1, tasks] the self-supervised loss at each point (test-time
+            training: the next-observation error on the episodes of that point), or None.
     """
 
     run: str
@@ -41,6 +43,7 @@ class AdaptationCurve:
     returns: np.ndarray
     task_seed: int
     env_overrides: dict
+    losses: np.ndarray | None = None
 
     @property
     def estimates(self) -> list:
@@ -59,6 +62,9 @@ def adaptation_json(curve: AdaptationCurve) -> dict:
         "env_overrides": curve.env_overrides,
         "steps": [{"step": step, **point.to_json()} for step, point in enumerate(curve.estimates)],
         "returns": np.asarray(curve.returns, np.float64).tolist(),
+        "self_supervised_loss": None
+        if curve.losses is None
+        else np.asarray(curve.losses, np.float64).tolist(),
     }
 
 
@@ -66,15 +72,18 @@ def adaptation_lines(curve: AdaptationCurve) -> list[str]:
     """The printed table: one line per step, with the change from step 0."""
     points = curve.estimates
     shift = f", env changed: {curve.env_overrides}" if curve.env_overrides else ""
+    loss_header = "" if curve.losses is None else "  self-supervised loss"
     lines = [
         f"{curve.run}: {curve.method}; {curve.returns.shape[1]} task(s) from task seed "
         f"{curve.task_seed}{shift}",
-        f"{curve.step_label:>22}  team return [95% CI]          change from step 0",
+        f"{curve.step_label:>22}  team return [95% CI]          change from step 0{loss_header}",
     ]
     for step, point in enumerate(points):
         change = point.mean - points[0].mean
+        loss = "" if curve.losses is None else f"  {np.mean(curve.losses[step]):20.4f}"
         lines.append(
             f"{step:>22}  {point.mean:9.3f} [{point.low:9.3f}, {point.high:9.3f}]  {change:+9.3f}"
+            f"{loss}"
         )
     return lines
 
@@ -97,7 +106,7 @@ def _plot_png(curve: AdaptationCurve) -> bytes:
     points = curve.estimates
     steps = np.arange(len(points))
     figure, axis = plt.subplots(figsize=(5, 3.5))
-    axis.plot(steps, [p.mean for p in points], "o-", label=curve.method)
+    axis.plot(steps, [p.mean for p in points], "o-", label=curve.method.split(":")[0])
     axis.fill_between(steps, [p.low for p in points], [p.high for p in points], alpha=0.25)
     axis.set_xlabel(curve.step_label)
     axis.set_ylabel("team return")

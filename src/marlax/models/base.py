@@ -136,6 +136,9 @@ class RecurrentModel(nn.Module):
         dtype: compute dtype, "float32" or "bfloat16". In bf16 the parameters stay f32 (as
             created by `init` and held by the optimiser), `apply` computes with a bf16 copy,
             and the outputs and carry come back f32 (`marlax.models.precision`).
+        next_obs: None, or a self-supervised `marlax.models.next_obs.NextObsHead` on the
+            core's output and the action (`sequence_with_next_obs`); `init` creates its
+            parameters.
 
     Example:
         model = make_model("gru", num_actions=5)
@@ -148,6 +151,7 @@ class RecurrentModel(nn.Module):
     core: nn.Module
     head: nn.Module
     dtype: str = "float32"
+    next_obs: nn.Module | None = None
 
     def __post_init__(self) -> None:
         compute_dtype("model.dtype", self.dtype)
@@ -185,6 +189,8 @@ class RecurrentModel(nn.Module):
         chex.assert_shape(reset, obs.shape[: obs.ndim - self.encoder.obs_rank])
         features = self.encoder(cast_floating(obs, compute_dtype("model.dtype", self.dtype)))
         carry, hidden = self.core(carry, features, reset)
+        if self.next_obs is not None and self.is_initializing():
+            self.next_obs(hidden, self.next_obs.dummy_action(reset.shape))  # creates its parameters
         # losses and stored carries are f32 whatever the compute dtype
         return cast_floating((carry, self.head(hidden)), jnp.float32)
 
@@ -206,3 +212,25 @@ class RecurrentModel(nn.Module):
         features_seq = self.encoder(obs_seq)
         carry, hidden_seq = self.core.sequence(carry, features_seq, reset_seq)
         return cast_floating((carry, self.head(hidden_seq)), jnp.float32)
+
+    def sequence_with_next_obs(
+        self, carry: Carry, obs_seq: jax.Array, reset_seq: jax.Array, action_seq: jax.Array
+    ) -> tuple[Carry, tuple[PolicyOutput, jax.Array, jax.Array]]:
+        """`sequence`, plus the next-observation head's prediction at every step.
+
+        Args:
+            action_seq: i32[T, *batch] (or f32[T, *batch, A]) the action taken at each step.
+
+        Returns:
+            (carry, (policy output, value f32[T, *batch], predicted next observation
+            f32[T, *batch, D])).
+        """
+        if self.next_obs is None:
+            raise ValueError("this model has no next-observation head (next_obs_head=False)")
+        chex.assert_shape(reset_seq, obs_seq.shape[: obs_seq.ndim - self.encoder.obs_rank])
+        dtype = compute_dtype("model.dtype", self.dtype)
+        features_seq = self.encoder(cast_floating(obs_seq, dtype))
+        carry, hidden_seq = self.core.sequence(carry, features_seq, reset_seq)
+        predicted = self.next_obs(hidden_seq, cast_floating(action_seq, dtype))
+        policy_output, value = self.head(hidden_seq)
+        return cast_floating((carry, (policy_output, value, predicted)), jnp.float32)

@@ -33,24 +33,32 @@ class VectorEncoder(nn.Module):
     Attributes:
         hidden_sizes: width of each Dense layer.
         activation: name in `ACTIVATIONS`, applied after every layer.
+        layer_norm: a LayerNorm (`norm_<i>`) between each Dense layer and its activation:
+            what test-time adaptation of a self-supervised policy adapts in the trunk
+            (`marlax.models.next_obs`).
     """
 
     hidden_sizes: tuple[int, ...] = (64,)
     activation: str = "tanh"
+    layer_norm: bool = False
 
     obs_rank = 1
 
     def __post_init__(self) -> None:
         require_int_tuple("encoder.hidden_sizes", self.hidden_sizes, allow_empty=True)
         require_activation("encoder.activation", self.activation)
+        require_bool("encoder.layer_norm", self.layer_norm)
         super().__post_init__()
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
         """f32[..., D] -> f32[..., H]."""
         features = _as_float(obs)
-        for size in self.hidden_sizes:
-            features = ACTIVATIONS[self.activation](dense(size)(features))
+        for index, size in enumerate(self.hidden_sizes):
+            features = dense(size)(features)
+            if self.layer_norm:
+                features = nn.LayerNorm(name=f"norm_{index}")(features)
+            features = ACTIVATIONS[self.activation](features)
         return features
 
 

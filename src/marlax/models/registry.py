@@ -17,6 +17,7 @@ from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.gru import GRUCore
 from marlax.models.heads import PolicyValueHead
 from marlax.models.mlp import MLPCore
+from marlax.models.next_obs import NextObsHead, count_adaptable
 from marlax.models.s5 import S5Core
 from marlax.models.ssm import SSMCore
 from marlax.models.transformer import TransformerCore
@@ -72,6 +73,7 @@ def make_model(
     graph: Any = None,
     members: Members | None = None,
     space_defaults: Mapping[str, Mapping[str, Any]] | None = None,
+    next_obs_size: int | None = None,
     **core_settings: Any,
 ) -> RecurrentModel | GraphModel:
     """A `RecurrentModel` with the named memory core, or a `GraphModel` when `graph` is set.
@@ -96,6 +98,8 @@ def make_model(
             with members is checked but cannot be initialised.
         space_defaults: graph node kind -> settings read off the spaces (a "grid" node's
             `vocab_sizes`); the node's own settings win.
+        next_obs_size: D of a vector observation, to add a self-supervised `NextObsHead`
+            predicting it (`marlax.models.next_obs`); None for no such head.
         **core_settings: fields of the core (e.g. `hidden_size` for "gru", `context_length`,
             `num_layers`, `num_heads`, `d_model` for "transformer").
 
@@ -105,6 +109,7 @@ def make_model(
     require(name in CORES, "model.name", name, f"one of {list_models()}")
     require(encoder in ENCODERS, "model.encoder", encoder, f"one of {sorted(ENCODERS)}")
     if graph is not None:
+        require(next_obs_size is None, "model.next_obs_head", True, "false with model.graph")
         _require_no_plain_settings(name, encoder_settings, core_settings)
         head = {"num_actions": num_actions, "continuous": continuous, "value_bins": value_bins}
         defaults = {"head": {"log_std_init": log_std_init, "policy_init_scale": policy_init_scale}}
@@ -120,7 +125,12 @@ def make_model(
         value_bins=value_bins,
         policy_init_scale=policy_init_scale,
     )
-    return RecurrentModel(encoder=encoder_module, core=core_module, head=head, dtype=dtype)
+    next_obs = None
+    if next_obs_size is not None:
+        next_obs = NextObsHead(next_obs_size, num_actions, continuous)
+    return RecurrentModel(
+        encoder=encoder_module, core=core_module, head=head, dtype=dtype, next_obs=next_obs
+    )
 
 
 def _require_no_plain_settings(
@@ -167,10 +177,15 @@ def make_model_for_spaces(
     value_bins: int = 1,
     dtype: str = "float32",
     policy_init_scale: float = 0.01,
+    next_obs_head: bool = False,
     **settings: Any,
 ) -> RecurrentModel:
     """`make_model` with the encoder and head read off one agent's spaces (`settings` may
     hold `graph` and `members`, see `make_model`).
+
+    `next_obs_head` adds the self-supervised next-observation head (vector observations
+    only); the trunk must then hold a normalisation layer for test-time adaptation to act on
+    (`encoder_settings={"layer_norm": True}`, or a transformer, ssm or s5 core).
 
     An integer `Box(0, max_id, (V, V, C))` observation gets a grid encoder with
     `vocab_sizes = (max_id + 1,) * C`; a rank-3 float `Box` an image encoder; a rank-1 float
@@ -191,7 +206,16 @@ def make_model_for_spaces(
         num_actions, continuous = action_space.shape[0], True
     else:
         raise ConfigError("action_space", action_space, "Discrete(n) or a Box of shape (A,)")
-    return make_model(
+    next_obs_size = None
+    if next_obs_head:
+        require(
+            encoder == "vector",
+            "model.next_obs_head",
+            True,
+            f"false for {encoder} observations (the head predicts vector observations only)",
+        )
+        next_obs_size = observation_space.shape[0]
+    model = make_model(
         name,
         num_actions=num_actions,
         continuous=continuous,
@@ -201,5 +225,27 @@ def make_model_for_spaces(
         dtype=dtype,
         policy_init_scale=policy_init_scale,
         space_defaults=space_defaults,
+        next_obs_size=next_obs_size,
         **settings,
+    )
+    if next_obs_head:
+        _require_normed_trunk(model, observation_space)
+    return model
+
+
+def _require_normed_trunk(model: RecurrentModel, observation_space: Space) -> None:
+    """Test-time adaptation changes the policy only through normalisation layers of the
+    trunk (encoder, core): a model with a next-observation head must have one."""
+    carry = model.initialize_carry((1,))
+    obs = jax.ShapeDtypeStruct((1, *observation_space.shape), observation_space.dtype)
+    shapes = jax.eval_shape(
+        lambda o: model.init(jax.random.key(0), carry, o, jax.numpy.ones((1,), bool)), obs
+    )
+    trunk, _ = count_adaptable(shapes)
+    require(
+        trunk > 0,
+        "model.encoder.layer_norm",
+        False,
+        "true with model.next_obs_head on a core without normalisation layers (mlp, gru):"
+        " test-time adaptation changes the policy only through them",
     )

@@ -74,6 +74,7 @@ def test_same_key_same_training_and_seeds_are_independent(key):
     assert not np.allclose(kernel[0], kernel[1])
 
 
+@pytest.mark.slow  # CI time (~30 s of compiles): the full tier runs it
 def test_seed_axis_equals_separate_runs(key):
     """Seed i of a 2-seed program equals a 1-seed program given seed i's key."""
     two = Trainer(tiny_config(run={"num_seeds": 2}))

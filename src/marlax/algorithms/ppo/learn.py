@@ -38,6 +38,7 @@ class LossMetrics(NamedTuple):
     approx_kl: jax.Array
     clip_fraction: jax.Array
     total: jax.Array
+    next_obs: jax.Array  # the next-observation head's squared error (0 without the head)
 
 
 @struct.dataclass
@@ -50,6 +51,23 @@ class Batch:
     weight: jax.Array  # f32[T, K] 1 for real agents, 0 for padding
     actor_carry: Any  # [K, ...] memory before the first step
     critic_carry: Any  # [K, ...]
+    # with a next-observation head (else None): the observation after each step, and
+    # weight x (that observation belongs to the same episode and lies inside the rollout)
+    next_obs: Any = None  # [T, K, *model_obs_shape]
+    next_obs_weight: Any = None  # f32[T, K]
+
+
+def next_observations(transitions: Transition) -> tuple[jax.Array, jax.Array]:
+    """The target of the next-observation head at every step of a rollout [T, B, N, ...].
+
+    Returns:
+        (next_obs [T, B, N, *obs_shape]: model_obs of step t + 1 (zeros at the last step),
+        has_next bool[T, B, N]: step t + 1 continues step t's episode inside the rollout).
+    """
+    obs, done = transitions.model_obs, transitions.done
+    next_obs = jnp.concatenate([obs[1:], jnp.zeros_like(obs[:1])])
+    has_next = jnp.concatenate([~done[:-1], jnp.zeros_like(done[:1])])
+    return next_obs, has_next
 
 
 def advantages_and_targets(
@@ -91,7 +109,11 @@ def make_batch(
     """
     steps, envs, agents = advantages.shape
     weight = jnp.broadcast_to(agent_valid.astype(jnp.float32), advantages.shape)
-    data = (transitions, advantages, targets, weight)
+    next_obs = next_obs_weight = None
+    if networks.next_obs_head:
+        next_obs, has_next = next_observations(transitions)
+        next_obs_weight = weight * has_next
+    data = (transitions, advantages, targets, weight, next_obs, next_obs_weight)
     if networks.feed_forward:
         count = steps * envs * agents
         data = jax.tree.map(lambda x: x.reshape(1, count, *x.shape[3:]), data)
@@ -102,8 +124,17 @@ def make_batch(
         actor_carry, critic_carry = jax.tree.map(
             lambda x: x.reshape(count, *x.shape[2:]), (actor_carry, critic_carry)
         )
-    transitions, advantages, targets, weight = data
-    return Batch(transitions, advantages, targets, weight, actor_carry, critic_carry)
+    transitions, advantages, targets, weight, next_obs, next_obs_weight = data
+    return Batch(
+        transitions,
+        advantages,
+        targets,
+        weight,
+        actor_carry,
+        critic_carry,
+        next_obs,
+        next_obs_weight,
+    )
 
 
 def _critic_loss(
@@ -160,7 +191,8 @@ def ppo_loss(
     ppo: PPOConfig,
     overrides: HyperparamOverrides | None = None,
 ) -> tuple[jax.Array, LossMetrics]:
-    """Clipped surrogate + value_coef * value loss - entropy_coef * entropy on one minibatch.
+    """Clipped surrogate + value_coef * value loss - entropy_coef * entropy on one minibatch,
+    + next_obs_coef * the next-observation head's squared error when the actor has one.
 
     The value loss is the HL-Gauss cross-entropy when the networks' value is a histogram
     (`ppo.value_head = "hl_gauss"`), else the (clipped) squared error. `overrides` (f32[]
@@ -169,16 +201,29 @@ def ppo_loss(
     entropy_coef = ppo.entropy_coef if overrides is None else overrides.entropy_coef
     clip_eps = ppo.clip_eps if overrides is None else overrides.clip_eps
     t = batch.transition
-    *_, policy_output, value = networks.evaluate(
-        params,
-        batch.actor_carry,
-        batch.critic_carry,
-        t.model_obs,
-        t.critic_obs,
-        t.reset,
-        sequence=True,
-        value_logits=True,
-    )
+    next_obs_loss = jnp.zeros((), jnp.float32)
+    if networks.next_obs_head:
+        policy_output, value, predicted = networks.evaluate_with_next_obs(
+            params,
+            batch.actor_carry,
+            batch.critic_carry,
+            t.model_obs,
+            t.critic_obs,
+            t.reset,
+            t.action,
+        )
+        next_obs_loss = next_obs_error(predicted, batch.next_obs, batch.next_obs_weight)
+    else:
+        *_, policy_output, value = networks.evaluate(
+            params,
+            batch.actor_carry,
+            batch.critic_carry,
+            t.model_obs,
+            t.critic_obs,
+            t.reset,
+            sequence=True,
+            value_logits=True,
+        )
     legal = None if t.legal_mask.shape[-1] == 0 else t.legal_mask
     policy = distribution(policy_output, legal)
     log_prob = policy.log_prob(t.action)
@@ -191,7 +236,24 @@ def ppo_loss(
     critic_loss = _critic_loss(networks, value, t.value, batch, ppo.value_clip_eps)
     entropy = masked_mean(policy.entropy(), batch.weight)
     total = policy_loss + ppo.value_coef * critic_loss - entropy_coef * entropy
-    return total, LossMetrics(policy_loss, critic_loss, entropy, approx_kl, clip_fraction, total)
+    total = total + ppo.next_obs_coef * next_obs_loss
+    metrics = LossMetrics(
+        policy_loss, critic_loss, entropy, approx_kl, clip_fraction, total, next_obs_loss
+    )
+    return total, metrics
+
+
+def next_obs_error(predicted: jax.Array, target: jax.Array, weight: jax.Array) -> jax.Array:
+    """Weighted mean over steps of the squared error summed over observation features.
+
+    Args:
+        predicted, target: f32[..., D]; weight: f32[...] (0 where there is no next step).
+
+    Returns:
+        f32[].
+    """
+    squared = jnp.sum(jnp.square(predicted - target.astype(predicted.dtype)), axis=-1)
+    return masked_mean(squared, weight)
 
 
 def _minibatches(key: jax.Array, batch: Batch, num_minibatches: int) -> Batch:
@@ -208,10 +270,28 @@ def _minibatches(key: jax.Array, batch: Batch, num_minibatches: int) -> Batch:
     def _split_carry(x: jax.Array) -> jax.Array:
         return jnp.take(x, order, axis=0).reshape(num_minibatches, size, *x.shape[1:])
 
-    data = (batch.transition, batch.advantages, batch.targets, batch.weight)
-    transition, advantages, targets, weight = jax.tree.map(_split_time_major, data)
+    data = (
+        batch.transition,
+        batch.advantages,
+        batch.targets,
+        batch.weight,
+        batch.next_obs,
+        batch.next_obs_weight,
+    )
+    transition, advantages, targets, weight, next_obs, next_obs_weight = jax.tree.map(
+        _split_time_major, data
+    )
     actor_carry, critic_carry = jax.tree.map(_split_carry, (batch.actor_carry, batch.critic_carry))
-    return Batch(transition, advantages, targets, weight, actor_carry, critic_carry)
+    return Batch(
+        transition,
+        advantages,
+        targets,
+        weight,
+        actor_carry,
+        critic_carry,
+        next_obs,
+        next_obs_weight,
+    )
 
 
 def learn(

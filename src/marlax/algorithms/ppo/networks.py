@@ -62,6 +62,11 @@ class Networks:
     member_params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     @property
+    def next_obs_head(self) -> bool:
+        """The actor has a self-supervised next-observation head (`marlax.models.next_obs`)."""
+        return getattr(self.actor, "next_obs", None) is not None
+
+    @property
     def feed_forward(self) -> bool:
         """The actor has no memory ("mlp"): learning then shuffles single steps instead of
         whole sequences."""
@@ -99,14 +104,63 @@ class Networks:
         actor_carry, (policy_output, value) = self.actor.apply(
             params["actor"], actor_carry, model_obs, reset, method=method
         )
+        critic_input = critic_obs if self.centralised else model_obs
+        critic_carry, value = self._value(
+            params, critic_carry, critic_input, reset, value, method, value_logits
+        )
+        return actor_carry, critic_carry, policy_output, value
+
+    def evaluate_with_next_obs(
+        self,
+        params: Params,
+        actor_carry: Any,
+        critic_carry: Any,
+        model_obs: jax.Array,
+        critic_obs: jax.Array,
+        reset: jax.Array,
+        actions: jax.Array,
+    ) -> tuple[Any, jax.Array, jax.Array]:
+        """`evaluate(..., sequence=True, value_logits=True)` plus the actor's prediction of each
+        next observation, from the same pass of the actor (`next_obs_head` only).
+
+        Args:
+            actions: i32[T, *batch] (f32[T, *batch, A]) the actions taken.
+
+        Returns:
+            (policy output, value (logits), predicted next observation f32[T, *batch, D]).
+        """
+        _, (policy_output, value, predicted) = self.actor.apply(
+            params["actor"],
+            actor_carry,
+            model_obs,
+            reset,
+            actions,
+            method="sequence_with_next_obs",
+        )
+        critic_input = critic_obs if self.centralised else model_obs
+        _, value = self._value(params, critic_carry, critic_input, reset, value, "sequence", True)
+        return policy_output, value, predicted
+
+    def _value(
+        self,
+        params: Params,
+        critic_carry: Any,
+        critic_input: jax.Array,
+        reset: jax.Array,
+        actor_value: jax.Array,
+        method: str,
+        value_logits: bool,
+    ) -> tuple[Any, jax.Array]:
+        """(critic carry, value): the separate critic's (if any, else the actor's value), as an
+        expectation unless `value_logits` (see `evaluate`)."""
+        value = actor_value
         if self.critic is not None:
-            critic_input = critic_obs if self.centralised else model_obs
             critic_carry, (_, value) = self.critic.apply(
                 params["critic"], critic_carry, critic_input, reset, method=method
             )
         if self.value_histogram is not None and not value_logits:
             value = self.value_histogram.value(value)
-        return actor_carry, critic_carry, policy_output, value
+        return critic_carry, value
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> tuple[Any, Any]:
         """(actor carry, critic carry) for fresh episodes; the critic's is () when "shared"."""
@@ -181,10 +235,14 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig)
             dtype=model_config.dtype,
             graph=model_config.graph,
             members=members,
+            next_obs_head=next_obs_head,
             **core,
         )
 
+    # only the actor gets the self-supervised head: test time adapts the policy's trunk
+    next_obs_head = model_config.next_obs_head
     actor = _own_obs_model(layout.action_space, value_bins if ppo.critic == "shared" else 1)
+    next_obs_head = False
     critic_model = None
     if ppo.critic == "independent":
         critic_model = _own_obs_model(Discrete(1), value_bins)
