@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from marlax.config.checks import check_model
+from marlax.config.task_family import check_one_task_family, check_plain_mlp
 from marlax.config.validators import boolean, check_fields, choice, integer, number, spec
 from marlax.envs.base import Env
-from marlax.envs.meta.family import is_task_family
 from marlax.validate import require, require_int
 
 if TYPE_CHECKING:
@@ -85,26 +85,8 @@ def check_maml(config: TrainConfig, envs: list[Env]) -> None:
         ConfigError: on `envs`, `envs.0.name`, `model.name`, `model.graph`, `model.*` or
             `maml.meta_batch_size`.
     """
-    names = [task.name for task in config.envs]
-    require(len(envs) == 1, "envs", names, "one task family for maml")
-    require(
-        is_task_family(envs[0]),
-        "envs.0.name",
-        names[0],
-        "a task family for maml (an env with sample_task/reset_to_task, e.g. navigation_2d)",
-    )
-    require(
-        config.model.name == "mlp",
-        "model.name",
-        config.model.name,
-        '"mlp" for maml (it adapts a feed-forward policy; the recurrent route is rl2)',
-    )
-    require(
-        config.model.graph is None,
-        "model.graph",
-        config.model.graph,
-        "null: maml builds a plain model (model.name)",
-    )
+    check_one_task_family(config, envs, "maml")
+    check_plain_mlp(config, "maml", "it adapts a feed-forward policy; the recurrent route is rl2")
     check_model(config, envs)
     num_envs, meta_batch = config.envs[0].num_envs, config.maml.meta_batch_size
     require(

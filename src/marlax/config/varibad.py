@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from marlax.config.checks import check_model
+from marlax.config.task_family import check_one_task_family, check_plain_mlp
 from marlax.config.validators import (
     boolean,
     check_fields,
@@ -30,7 +31,6 @@ from marlax.config.validators import (
     spec,
 )
 from marlax.envs.base import Env
-from marlax.envs.meta.family import is_task_family
 from marlax.errors import ConfigError
 from marlax.validate import require
 
@@ -101,27 +101,12 @@ def check_varibad(config: TrainConfig, envs: list[Env]) -> None:
         ConfigError: on `envs`, `envs.0.name`, `model.name`, `model.graph`, `model.*` or
             `varibad.decode_elbos`.
     """
-    names = [task.name for task in config.envs]
-    require(len(envs) == 1, "envs", names, "one task family for varibad")
-    require(
-        is_task_family(envs[0]),
-        "envs.0.name",
-        names[0],
-        "a task family for varibad (an env with sample_task/reset_to_task, e.g. navigation_2d)",
-    )
+    check_one_task_family(config, envs, "varibad")
     shape = getattr(envs[0].observation_space, "shape", ())
-    require(len(shape) == 1, "envs.0.name", names[0], "a task family with vector observations")
-    require(
-        config.model.name == "mlp",
-        "model.name",
-        config.model.name,
-        '"mlp" for varibad (the belief is the memory; the recurrent policy route is rl2)',
-    )
-    require(
-        config.model.graph is None,
-        "model.graph",
-        config.model.graph,
-        "null: varibad builds a plain model (model.name)",
+    name = config.envs[0].name
+    require(len(shape) == 1, "envs.0.name", name, "a task family with vector observations")
+    check_plain_mlp(
+        config, "varibad", "the belief is the memory; the recurrent policy route is rl2"
     )
     check_model(config, envs)
     horizon = config.varibad.episodes_per_trial * envs[0].max_steps

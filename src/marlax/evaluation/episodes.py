@@ -15,13 +15,12 @@ its memory is cleared at each episode's first step.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 from flax import struct
 
 from marlax.algorithms.common.policy import MemoryPolicy
+from marlax.algorithms.common.tallied_play import PlayedStep, play_tallied
 from marlax.envs.base import Env
 from marlax.evaluation.wins import win_condition
 from marlax.validate import require, require_positive_int
@@ -39,22 +38,8 @@ class EpisodeResults:
     won: jax.Array  # bool[E] the episode's last state is a win (False if the env has none)
 
 
-@struct.dataclass
-class _Carry:
-    """Scan carry of one episode: what the next step acts on, and the tallies so far."""
-
-    obs: jax.Array  # [N, ...]
-    state: Any  # env State (frozen once the episode is over)
-    memory: Any  # the policy's memory
-    first: jax.Array  # bool[] the next step is the episode's first
-    over: jax.Array  # bool[] the episode has ended
-    returns: jax.Array  # f32[N]
-    length: jax.Array  # i32[]
-    won: jax.Array  # bool[]
-
-
 def play_episode(key: jax.Array, env: Env, policy: MemoryPolicy) -> EpisodeResults:
-    """One episode from a reset, scanned for `env.max_steps` steps.
+    """One episode from a reset, scanned for `env.max_steps` steps (`play_tallied`).
 
     Keys: `reset_key, loop_key = split(key)`; step t uses `split(loop_key, max_steps)[t]`,
     split into `policy_key, env_key` (as `marlax.play.record.rollout` does).
@@ -63,43 +48,23 @@ def play_episode(key: jax.Array, env: Env, policy: MemoryPolicy) -> EpisodeResul
         `EpisodeResults` of one episode: returns f32[N], lengths i32[], won bool[].
     """
     won_fn = win_condition(env)
-    reset_key, loop_key = jax.random.split(key)
-    obs, state = env.reset(reset_key)
 
-    def _body(carry: _Carry, step_key: jax.Array) -> tuple[_Carry, None]:
-        """Carries the episode's state and tallies; stacks nothing."""
-        policy_key, env_key = jax.random.split(step_key)
-        actions, memory = policy.act(policy_key, carry.obs, carry.state, carry.memory, carry.first)
-        obs, state, reward, done, _ = env.step(env_key, carry.state, actions)
-        live = ~carry.over
-        ends_now = live & done
-        won = carry.won | (ends_now & won_fn(state)) if won_fn is not None else carry.won
-        # after the first done the episode is over: keep its last state, count nothing more
-        state = jax.tree.map(lambda old, new: jnp.where(live, new, old), carry.state, state)
-        obs = jnp.where(live, obs, carry.obs)
-        return _Carry(
-            obs=obs,
-            state=state,
-            memory=memory,
-            first=jnp.zeros((), bool),
-            over=carry.over | done,
-            returns=carry.returns + jnp.where(live, reward, 0.0),
-            length=carry.length + live.astype(jnp.int32),
+    def _tally(results: EpisodeResults, step: PlayedStep) -> EpisodeResults:
+        """Adds a live step's rewards and length; a win counts at the first done only."""
+        ends_now = step.live & step.done
+        won = results.won | (ends_now & won_fn(step.state)) if won_fn is not None else results.won
+        return EpisodeResults(
+            returns=results.returns + jnp.where(step.live, step.reward, 0.0),
+            lengths=results.lengths + step.live.astype(jnp.int32),
             won=won,
-        ), None
+        )
 
-    start = _Carry(
-        obs=obs,
-        state=state,
-        memory=policy.initial_memory(),
-        first=jnp.ones((), bool),
-        over=jnp.zeros((), bool),
+    start = EpisodeResults(
         returns=jnp.zeros(env.num_agents, jnp.float32),
-        length=jnp.zeros((), jnp.int32),
+        lengths=jnp.zeros((), jnp.int32),
         won=jnp.zeros((), bool),
     )
-    end, _ = jax.lax.scan(_body, start, jax.random.split(loop_key, env.max_steps))
-    return EpisodeResults(returns=end.returns, lengths=end.length, won=end.won)
+    return play_tallied(key, env, policy, env.reset, _tally, start)
 
 
 def run_episodes(

@@ -9,8 +9,9 @@ that scans its updates in one jitted program (ES, IQL/VDN/QMIX/MF-Q, MADDPG/SAC,
     state, metrics = trainer.update(state, 10)    # 10 updates of every seed: metrics f32[S, 10]
 
 Subclasses set `num_seeds` and `log_every` (attributes or properties) and call
-`SeedAxisTrainer.__init__`. An update program is compiled once per update count and donates
-its input state.
+`SeedAxisTrainer.__init__`; a trainer built from a `TrainConfig` (`self.config`) derives from
+`ConfigSeedAxisTrainer`, which reads both from `config.run`. An update program is compiled once
+per update count and donates its input state.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common.seeds import init_seed_by_seed
 from marlax.validate import require_positive_int
+
+if TYPE_CHECKING:
+    from marlax.config import TrainConfig
 
 
 class SeedAxisTrainer(abc.ABC):
@@ -88,3 +92,19 @@ class SeedAxisTrainer(abc.ABC):
         """Shapes and dtypes of the state (for restoring checkpoints)."""
         keys = jax.random.split(jax.random.key(0), self.num_seeds)
         return jax.eval_shape(self.init_seeds, keys)
+
+
+class ConfigSeedAxisTrainer(SeedAxisTrainer):
+    """A `SeedAxisTrainer` whose seeds and updates per call are its config's `run` settings."""
+
+    config: TrainConfig
+
+    @property
+    def num_seeds(self) -> int:
+        """S: `run.num_seeds`."""
+        return self.config.run.num_seeds
+
+    @property
+    def log_every(self) -> int:
+        """Updates per `update()` call: `run.log_every`."""
+        return self.config.run.log_every

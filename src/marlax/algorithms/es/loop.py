@@ -9,19 +9,12 @@ continues with the very same generations and ends bitwise equal to an uninterrup
 
 from __future__ import annotations
 
-from functools import partial
-
 from rich.console import Console
 
-from marlax.algorithms.common.checkpointed import (
-    run_schedule,
-    save_checkpoint,
-    start_or_resume,
-)
-from marlax.algorithms.common.host_loop import Learner, LoopResult, run_host_loop
+from marlax.algorithms.common.checkpointed_run import train_checkpointed
+from marlax.algorithms.common.host_loop import LoopResult
 from marlax.algorithms.es.trainer import ESTrainer, ESTrainState
 from marlax.config import TrainConfig
-from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 
 _DIVERGENCE_HINT = "lower es.sigma_init or es.learning_rate and resume, or start again"
@@ -37,16 +30,14 @@ def train_run(
             good checkpoint kept.
     """
     trainer = ESTrainer(config)
-    with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        state, done = start_or_resume(trainer, checkpointer, config.run.seed)
-        learner = Learner(
-            name="es",
-            update=trainer.update,
-            save=partial(save_checkpoint, trainer, checkpointer),
-            healthy=trainer.params_finite,
-            # ES has no loss; the returns of a bad member may be anything finite
-            finite_prefixes=(),
-            divergence_hint=_DIVERGENCE_HINT,
-        )
-        schedule = run_schedule(config, trainer)
-        return run_host_loop(folder, learner, schedule, state, updates_done=done, console=console)
+    return train_checkpointed(
+        folder,
+        config,
+        trainer,
+        name="es",
+        healthy=trainer.params_finite,
+        # ES has no loss; the returns of a bad member may be anything finite
+        finite_prefixes=(),
+        divergence_hint=_DIVERGENCE_HINT,
+        console=console,
+    )

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from marlax.algorithms.common.seed_axis import SeedAxisTrainer
+from marlax.algorithms.common.seed_axis import ConfigSeedAxisTrainer
 from marlax.algorithms.es.episodes import Player, mean_return, population_returns
 from marlax.algorithms.es.generation import evolve, evosax_numpy
 from marlax.algorithms.es.solution import PolicySolution
@@ -103,22 +103,14 @@ def es_generation(state: ESTrainState, setup: ESSetup) -> tuple[ESTrainState, di
     return next_state, metrics
 
 
-class ESTrainer(SeedAxisTrainer):
+class ESTrainer(ConfigSeedAxisTrainer):
     """Evolution strategies on a `TrainConfig` (see the module docstring)."""
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.setup = build_setup(config)
         self.num_updates = self.setup.generations
-        SeedAxisTrainer.__init__(self)
-
-    @property
-    def num_seeds(self) -> int:
-        return self.config.run.num_seeds
-
-    @property
-    def log_every(self) -> int:
-        return self.config.run.log_every
+        ConfigSeedAxisTrainer.__init__(self)
 
     @property
     def env_steps_per_update(self) -> int:

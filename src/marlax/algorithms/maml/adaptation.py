@@ -17,6 +17,7 @@ meta-trained. Returns are of sampled actions (the policy explores), as in the pa
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -42,11 +43,14 @@ def adaptation_returns(
     """
     num_steps = require_nonnegative_int("num_steps", num_steps)
     stepped = dataclasses.replace(inner, inner_steps=num_steps)
+    return _adaptation_curve(key, actor_params, task, inner=stepped)
 
-    def _curve(key: jax.Array, actor_params: Any, task: Any) -> jax.Array:
-        return stage_returns(collect(key, actor_params, task, stepped))
 
-    return jax.jit(_curve)(key, actor_params, task)
+@partial(jax.jit, static_argnames=("inner",))
+def _adaptation_curve(key: jax.Array, actor_params: Any, task: Any, inner: InnerLoop) -> jax.Array:
+    """f32[inner.inner_steps + 1]: `adaptation_returns` compiled once per inner loop (a frozen,
+    hashable dataclass) and per shapes of the parameters and task."""
+    return stage_returns(collect(key, actor_params, task, inner))
 
 
 def run_adaptation_returns(

@@ -9,19 +9,12 @@ very same tasks and episodes and ends bitwise equal to an uninterrupted one.
 
 from __future__ import annotations
 
-from functools import partial
-
 from rich.console import Console
 
-from marlax.algorithms.common.checkpointed import (
-    run_schedule,
-    save_checkpoint,
-    start_or_resume,
-)
-from marlax.algorithms.common.host_loop import Learner, LoopResult, run_host_loop
+from marlax.algorithms.common.checkpointed_run import train_checkpointed
+from marlax.algorithms.common.host_loop import LoopResult
 from marlax.algorithms.maml.trainer import MAMLTrainer, MAMLTrainState
 from marlax.config import TrainConfig
-from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 
 _DIVERGENCE_HINT = "lower maml.learning_rate or maml.inner_lr and resume, or start again"
@@ -39,14 +32,12 @@ def train_run(
             last good checkpoint kept.
     """
     trainer = MAMLTrainer(config)
-    with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        state, done = start_or_resume(trainer, checkpointer, config.run.seed)
-        learner = Learner(
-            name="maml",
-            update=trainer.update,
-            save=partial(save_checkpoint, trainer, checkpointer),
-            healthy=trainer.params_finite,
-            divergence_hint=_DIVERGENCE_HINT,
-        )
-        schedule = run_schedule(config, trainer)
-        return run_host_loop(folder, learner, schedule, state, updates_done=done, console=console)
+    return train_checkpointed(
+        folder,
+        config,
+        trainer,
+        name="maml",
+        healthy=trainer.params_finite,
+        divergence_hint=_DIVERGENCE_HINT,
+        console=console,
+    )

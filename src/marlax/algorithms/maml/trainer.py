@@ -23,7 +23,7 @@ import optax
 from flax import struct
 
 from marlax.algorithms.common.optimizers import make_optimizer
-from marlax.algorithms.common.seed_axis import SeedAxisTrainer
+from marlax.algorithms.common.seed_axis import ConfigSeedAxisTrainer
 from marlax.algorithms.maml.meta import InnerLoop, collect, meta_loss, stage_returns, surrogate_loss
 from marlax.algorithms.maml.rollout import ActionScale, Sampler
 from marlax.algorithms.ppo.networks import Networks, make_networks
@@ -128,22 +128,14 @@ def meta_update(state: MAMLTrainState, setup: MAMLSetup) -> tuple[MAMLTrainState
     return MAMLTrainState(params, opt_state, key, state.update + 1), metrics
 
 
-class MAMLTrainer(SeedAxisTrainer):
+class MAMLTrainer(ConfigSeedAxisTrainer):
     """MAML on a `TrainConfig` (see the module docstring)."""
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.setup = build_setup(config)
         self.num_updates = config.maml.num_updates
-        SeedAxisTrainer.__init__(self)
-
-    @property
-    def num_seeds(self) -> int:
-        return self.config.run.num_seeds
-
-    @property
-    def log_every(self) -> int:
-        return self.config.run.log_every
+        ConfigSeedAxisTrainer.__init__(self)
 
     @property
     def env_steps_per_update(self) -> int:

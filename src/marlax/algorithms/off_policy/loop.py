@@ -11,20 +11,13 @@ an uninterrupted one.
 
 from __future__ import annotations
 
-from functools import partial
-
 from rich.console import Console
 
-from marlax.algorithms.common.checkpointed import (
-    run_schedule,
-    save_checkpoint,
-    start_or_resume,
-)
-from marlax.algorithms.common.host_loop import Learner, LoopResult, run_host_loop
+from marlax.algorithms.common.checkpointed_run import train_checkpointed
+from marlax.algorithms.common.host_loop import LoopResult
 from marlax.algorithms.off_policy.trainer import OffPolicyTrainer
 from marlax.algorithms.off_policy.types import OffPolicyTrainState
 from marlax.config import TrainConfig
-from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 
 _DIVERGENCE_HINT = (
@@ -47,16 +40,14 @@ def train_run(
             checkpoint kept.
     """
     trainer = OffPolicyTrainer.from_config(config)
-    with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        state, done = start_or_resume(trainer, checkpointer, config.run.seed)
-        learner = Learner(
-            name=config.algorithm,
-            update=trainer.update,
-            save=partial(save_checkpoint, trainer, checkpointer),
-            healthy=trainer.params_finite,
-            # the losses are NaN (no value) on updates before learning starts
-            finite_prefixes=(),
-            divergence_hint=_DIVERGENCE_HINT,
-        )
-        schedule = run_schedule(config, trainer)
-        return run_host_loop(folder, learner, schedule, state, updates_done=done, console=console)
+    return train_checkpointed(
+        folder,
+        config,
+        trainer,
+        name=config.algorithm,
+        healthy=trainer.params_finite,
+        # the losses are NaN (no value) on updates before learning starts
+        finite_prefixes=(),
+        divergence_hint=_DIVERGENCE_HINT,
+        console=console,
+    )

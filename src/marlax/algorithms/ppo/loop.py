@@ -12,27 +12,15 @@ very same state, so it ends with exactly the parameters an uninterrupted run rea
 
 from __future__ import annotations
 
-from functools import partial
-
 from rich.console import Console
 
-from marlax.algorithms.common.checkpointed import (
-    all_finite,
-    run_schedule,
-    save_checkpoint,
-    start_or_resume,
-)
-from marlax.algorithms.common.host_loop import (
-    Learner,
-    LoopResult,
-    TrainingDivergedError,
-    run_host_loop,
-)
+from marlax.algorithms.common.checkpointed import all_finite
+from marlax.algorithms.common.checkpointed_run import train_checkpointed
+from marlax.algorithms.common.host_loop import LoopResult, TrainingDivergedError
 from marlax.algorithms.common.run_folders import create_run, open_run
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.ppo.types import TrainState
 from marlax.config import TrainConfig
-from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 
 __all__ = ["TrainingDivergedError", "create_run", "open_run", "train_run"]
@@ -43,9 +31,17 @@ _DIVERGENCE_HINT = "lower ppo.learning_rate or ppo.max_grad_norm and resume, or 
 
 
 def train_run(
-    folder: RunFolder, config: TrainConfig, console: Console | None = None
+    folder: RunFolder,
+    config: TrainConfig,
+    console: Console | None = None,
+    *,
+    name: str = LEARNER_NAME,
 ) -> LoopResult[TrainState]:
     """Train (or continue) the run in `folder` to `ppo.total_env_steps` (whole updates).
+
+    Args:
+        name: the learner's name in status.json and `marlax runs` ("rl2" for RL², which is
+            PPO on trial envs: `marlax.algorithms.rl2.loop`).
 
     Returns:
         The host loop's result: updates and env steps reached, final and best mean return
@@ -55,15 +51,18 @@ def train_run(
         TrainingDivergedError: a NaN/inf loss or parameter; the run is marked failed and its
             last good checkpoint kept.
     """
-    trainer = Trainer(config)
-    with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        state, done = start_or_resume(trainer, checkpointer, config.run.seed)
-        learner = Learner(
-            name=LEARNER_NAME,
-            update=trainer.update,  # (state, size): size == log_every reuses its program
-            save=partial(save_checkpoint, trainer, checkpointer),
-            healthy=lambda state: all_finite(state.params),
-            divergence_hint=_DIVERGENCE_HINT,
-        )
-        schedule = run_schedule(config, trainer)
-        return run_host_loop(folder, learner, schedule, state, updates_done=done, console=console)
+    trainer = Trainer(config)  # update(state, size): size == log_every reuses its program
+    return train_checkpointed(
+        folder,
+        config,
+        trainer,
+        name=name,
+        healthy=_healthy,
+        divergence_hint=_DIVERGENCE_HINT,
+        console=console,
+    )
+
+
+def _healthy(state: TrainState) -> bool:
+    """Every parameter is finite."""
+    return all_finite(state.params)

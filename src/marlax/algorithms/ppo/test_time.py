@@ -93,40 +93,50 @@ def play_episodes(
     else:
         obs, state = jax.vmap(env.reset)(reset_keys)
     memory = jax.vmap(lambda _: policy.initial_memory())(reset_keys)
-    live = jnp.ones((adaptation.episodes,), bool)
-
-    def _one_env(step_key, obs, state, memory, first):
-        """One env's step: (model obs [N, D], raw action, env outputs, memory)."""
-        policy_key, env_key = jax.random.split(step_key)
-        output, memory = policy.policy_output(obs, memory, first)
-        legal = policy.layout.legal_mask(policy.task_index, jax.tree.map(lambda x: x[None], state))
-        action = distribution(output, legal).sample(policy_key)  # [1, N_max]
-        env_action = policy.layout.env_actions(policy.task_index, action)[0]
-        next_obs, next_state, reward, done, _ = env.step(env_key, state, env_action)
-        model_obs = policy.layout.model_obs(policy.task_index, obs[None])[0]
-        return model_obs, action[0], next_obs, next_state, reward, done, memory
+    step_envs = jax.vmap(partial(_sample_step, policy, env), in_axes=(0, 0, 0, 0, None))
 
     def _body(carry: tuple, step_key: jax.Array) -> tuple:
+        """Carries (obs, state, memory, live bool[E], first bool[]); stacks the records."""
         obs, state, memory, live, first = carry
         keys = jax.random.split(step_key, adaptation.episodes)
-        model_obs, action, next_obs, next_state, reward, done, memory = jax.vmap(
-            _one_env, in_axes=(0, 0, 0, 0, None)
-        )(keys, obs, state, memory, first)
-        # after its first done an episode is frozen: nothing after it counts
-        keep = partial(_where_live, live)
-        state, obs = keep(next_state, state), keep(next_obs, obs)
-        team_reward = jnp.where(live, reward.mean(axis=-1), 0.0)
-        return (obs, state, memory, live & ~done, jnp.zeros((), bool)), (
-            model_obs,
-            action,
-            live,
-            team_reward,
+        model_obs, action, next_obs, next_state, reward, done, memory = step_envs(
+            keys, obs, state, memory, first
         )
+        # after its first done an episode is frozen: nothing after it counts
+        state, obs = _where_live(live, next_state, state), _where_live(live, next_obs, obs)
+        team_reward = jnp.where(live, reward.mean(axis=-1), 0.0)
+        carry = (obs, state, memory, live & ~done, jnp.zeros((), bool))
+        return carry, (model_obs, action, live, team_reward)
 
+    start = (obs, state, memory, jnp.ones((adaptation.episodes,), bool), jnp.ones((), bool))
     steps = jax.random.split(loop_key, env.max_steps)
-    start = (obs, state, memory, live, jnp.ones((), bool))
-    _, (model_obs, actions, live_t, rewards) = jax.lax.scan(_body, start, steps)
-    return Played(model_obs, actions, live_t, rewards.sum(axis=0))
+    _, (model_obs, actions, live, rewards) = jax.lax.scan(_body, start, steps)
+    return Played(model_obs, actions, live, rewards.sum(axis=0))
+
+
+def _sample_step(
+    policy: TrainedPolicy,
+    env: Any,
+    step_key: jax.Array,
+    obs: jax.Array,
+    state: Any,
+    memory: Any,
+    first: jax.Array,
+) -> tuple:
+    """One env's step with a sampled action.
+
+    Returns:
+        (model obs [N_max, D], action i32[N_max] (f32[N_max, A]) as sampled, next obs, next
+        state, reward f32[N_i], done bool[], memory).
+    """
+    policy_key, env_key = jax.random.split(step_key)
+    output, memory = policy.policy_output(obs, memory, first)
+    legal = policy.layout.legal_mask(policy.task_index, jax.tree.map(lambda x: x[None], state))
+    action = distribution(output, legal).sample(policy_key)  # [1, N_max]
+    env_action = policy.layout.env_actions(policy.task_index, action)[0]
+    next_obs, next_state, reward, done, _ = env.step(env_key, state, env_action)
+    model_obs = policy.layout.model_obs(policy.task_index, obs[None])[0]
+    return model_obs, action[0], next_obs, next_state, reward, done, memory
 
 
 def _where_live(live: jax.Array, new: Any, old: Any) -> Any:

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common import optimizers
-from marlax.algorithms.common.seed_axis import SeedAxisTrainer
+from marlax.algorithms.common.seed_axis import ConfigSeedAxisTrainer
 from marlax.algorithms.q_learning.networks import make_q_networks
 from marlax.algorithms.q_learning.replay import Chunk, EpisodeReplay
 from marlax.algorithms.q_learning.rollout import collect_chunks
@@ -59,22 +59,14 @@ def build_setup(config: TrainConfig) -> QSetup:
     )
 
 
-class QTrainer(SeedAxisTrainer):
+class QTrainer(ConfigSeedAxisTrainer):
     """The value-based learners on a `TrainConfig` (see the module docstring)."""
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.setup = build_setup(config)
         self.num_updates = self.setup.total_env_steps // self.setup.env_steps_per_update
-        SeedAxisTrainer.__init__(self)
-
-    @property
-    def num_seeds(self) -> int:
-        return self.config.run.num_seeds
-
-    @property
-    def log_every(self) -> int:
-        return self.config.run.log_every
+        ConfigSeedAxisTrainer.__init__(self)
 
     @property
     def env_steps_per_update(self) -> int:

@@ -17,23 +17,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
 from marlax.algorithms.common.policy import MemoryPolicy
+from marlax.algorithms.common.tallied_play import PlayedStep, play_tallied
 from marlax.envs.wrappers.trial import TrialEnv
 from marlax.validate import require_positive_int
-
-
-@struct.dataclass
-class _Carry:
-    """Scan carry of one trial: what the next step acts on, and the tallies so far."""
-
-    obs: jax.Array  # f32[N, D + F + 2]
-    state: Any  # the TrialState (frozen once the trial is over)
-    memory: Any  # the policy's memory
-    first: jax.Array  # bool[] the next step is the trial's first
-    over: jax.Array  # bool[] the trial has ended
-    returns: jax.Array  # f32[k] team return of each inner episode so far
 
 
 def held_out_tasks(key: jax.Array, env: TrialEnv, num_tasks: int) -> Any:
@@ -43,7 +31,8 @@ def held_out_tasks(key: jax.Array, env: TrialEnv, num_tasks: int) -> Any:
 
 
 def play_trial(key: jax.Array, env: TrialEnv, policy: MemoryPolicy, task: Any) -> jax.Array:
-    """One trial of `task`, scanned for `env.max_steps` steps.
+    """One trial of `task`, scanned for `env.max_steps` steps (`play_tallied`: the trial is
+    the episode, so the policy's memory is kept across its inner episodes).
 
     Keys: `reset_key, loop_key = split(key)`; step t uses `split(loop_key, max_steps)[t]`,
     split into `policy_key, env_key`.
@@ -51,33 +40,18 @@ def play_trial(key: jax.Array, env: TrialEnv, policy: MemoryPolicy, task: Any) -
     Returns:
         f32[k]: the team return (mean over agents) of each inner episode of the trial.
     """
-    reset_key, loop_key = jax.random.split(key)
-    obs, state = env.reset_to_task(reset_key, task)
 
-    def _body(carry: _Carry, step_key: jax.Array) -> tuple[_Carry, None]:
-        """Carries the trial's state and per-episode returns; stacks nothing."""
-        policy_key, env_key = jax.random.split(step_key)
-        actions, memory = policy.act(policy_key, carry.obs, carry.state, carry.memory, carry.first)
-        obs, state, reward, done, info = env.step(env_key, carry.state, actions)
-        live = ~carry.over
-        team_reward = jnp.where(live, jnp.mean(reward), 0.0)
-        episode = jnp.minimum(info["episode_in_trial"], env.episodes_per_trial - 1)
-        returns = carry.returns.at[episode].add(team_reward)
-        # after the trial's end keep its last state and count nothing more
-        state = jax.tree.map(lambda old, new: jnp.where(live, new, old), carry.state, state)
-        obs = jnp.where(live, obs, carry.obs)
-        return _Carry(obs, state, memory, jnp.zeros((), bool), carry.over | done, returns), None
+    def _reset(reset_key: jax.Array) -> tuple[jax.Array, Any]:
+        return env.reset_to_task(reset_key, task)
 
-    start = _Carry(
-        obs=obs,
-        state=state,
-        memory=policy.initial_memory(),
-        first=jnp.ones((), bool),
-        over=jnp.zeros((), bool),
-        returns=jnp.zeros(env.episodes_per_trial, jnp.float32),
-    )
-    end, _ = jax.lax.scan(_body, start, jax.random.split(loop_key, env.max_steps))
-    return end.returns
+    def _tally(returns: jax.Array, step: PlayedStep) -> jax.Array:
+        """Adds a live step's team reward to its inner episode's return f32[k]."""
+        team_reward = jnp.where(step.live, jnp.mean(step.reward), 0.0)
+        episode = jnp.minimum(step.info["episode_in_trial"], env.episodes_per_trial - 1)
+        return returns.at[episode].add(team_reward)
+
+    start = jnp.zeros(env.episodes_per_trial, jnp.float32)
+    return play_tallied(key, env, policy, _reset, _tally, start)
 
 
 def trial_episode_returns(

@@ -6,21 +6,14 @@ result = train_run(folder, config)                 # fresh, or resumed from the 
 
 from __future__ import annotations
 
-from functools import partial
-
 from rich.console import Console
 
-from marlax.algorithms.common.checkpointed import (
-    all_finite,
-    run_schedule,
-    save_checkpoint,
-    start_or_resume,
-)
-from marlax.algorithms.common.host_loop import Learner, LoopResult, run_host_loop
+from marlax.algorithms.common.checkpointed import all_finite
+from marlax.algorithms.common.checkpointed_run import train_checkpointed
+from marlax.algorithms.common.host_loop import LoopResult
 from marlax.algorithms.varibad.trainer import VariBADTrainer
 from marlax.algorithms.varibad.update import VariBADState
 from marlax.config import TrainConfig
-from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 
 LEARNER_NAME = "varibad"
@@ -41,15 +34,18 @@ def train_run(
             last good checkpoint kept.
     """
     trainer = VariBADTrainer(config)
-    with Checkpointer(folder.checkpoint_dir) as checkpointer:
-        state, done = start_or_resume(trainer, checkpointer, config.run.seed)
-        learner = Learner(
-            name=LEARNER_NAME,
-            update=trainer.update,
-            save=partial(save_checkpoint, trainer, checkpointer),
-            healthy=lambda state: all_finite((state.policy_params, state.vae_params)),
-            finite_prefixes=("loss/", "vae/"),
-            divergence_hint=_DIVERGENCE_HINT,
-        )
-        schedule = run_schedule(config, trainer)
-        return run_host_loop(folder, learner, schedule, state, updates_done=done, console=console)
+    return train_checkpointed(
+        folder,
+        config,
+        trainer,
+        name=LEARNER_NAME,
+        healthy=_healthy,
+        finite_prefixes=("loss/", "vae/"),
+        divergence_hint=_DIVERGENCE_HINT,
+        console=console,
+    )
+
+
+def _healthy(state: VariBADState) -> bool:
+    """Every parameter of the policy and of the VAE is finite."""
+    return all_finite((state.policy_params, state.vae_params))

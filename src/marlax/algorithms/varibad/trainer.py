@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax
 import optax
 
-from marlax.algorithms.common.seed_axis import SeedAxisTrainer
+from marlax.algorithms.common.seed_axis import ConfigSeedAxisTrainer
 from marlax.algorithms.ppo.update import make_optimizer
 from marlax.algorithms.varibad.networks import VariBADNetworks, make_varibad_networks
 from marlax.algorithms.varibad.update import VariBADState, varibad_update
@@ -24,7 +24,7 @@ def trial_env(config: TrainConfig) -> TrialEnv:
     return TrialEnv(config.envs[0].make_env(), config.varibad.episodes_per_trial)
 
 
-class VariBADTrainer(SeedAxisTrainer):
+class VariBADTrainer(ConfigSeedAxisTrainer):
     """VariBAD's learner (see `marlax.algorithms.varibad.update`)."""
 
     def __init__(self, config: TrainConfig) -> None:
@@ -38,20 +38,12 @@ class VariBADTrainer(SeedAxisTrainer):
             make_optimizer(config.ppo, config.optimizer, self.num_updates),
             optax.adam(config.varibad.vae_lr),
         )
-        SeedAxisTrainer.__init__(self)
+        ConfigSeedAxisTrainer.__init__(self)
 
     @property
     def trial_length(self) -> int:
         """T: steps of one trial (k x the family's max_steps), the rollout's length."""
         return self.trial_env.max_steps
-
-    @property
-    def num_seeds(self) -> int:
-        return self.config.run.num_seeds
-
-    @property
-    def log_every(self) -> int:
-        return self.config.run.log_every
 
     @property
     def env_steps_per_update(self) -> int:
