@@ -113,7 +113,8 @@ def make_batch(
     if networks.next_obs_head:
         next_obs, has_next = next_observations(transitions)
         next_obs_weight = weight * has_next
-    data = (transitions, advantages, targets, weight, next_obs, next_obs_weight)
+    # the carries are set after the time-major fields are laid out (None: no leaves)
+    data = Batch(transitions, advantages, targets, weight, None, None, next_obs, next_obs_weight)
     if networks.feed_forward:
         count = steps * envs * agents
         data = jax.tree.map(lambda x: x.reshape(1, count, *x.shape[3:]), data)
@@ -124,17 +125,7 @@ def make_batch(
         actor_carry, critic_carry = jax.tree.map(
             lambda x: x.reshape(count, *x.shape[2:]), (actor_carry, critic_carry)
         )
-    transitions, advantages, targets, weight, next_obs, next_obs_weight = data
-    return Batch(
-        transitions,
-        advantages,
-        targets,
-        weight,
-        actor_carry,
-        critic_carry,
-        next_obs,
-        next_obs_weight,
-    )
+    return data.replace(actor_carry=actor_carry, critic_carry=critic_carry)
 
 
 def _critic_loss(
@@ -270,28 +261,9 @@ def _minibatches(key: jax.Array, batch: Batch, num_minibatches: int) -> Batch:
     def _split_carry(x: jax.Array) -> jax.Array:
         return jnp.take(x, order, axis=0).reshape(num_minibatches, size, *x.shape[1:])
 
-    data = (
-        batch.transition,
-        batch.advantages,
-        batch.targets,
-        batch.weight,
-        batch.next_obs,
-        batch.next_obs_weight,
-    )
-    transition, advantages, targets, weight, next_obs, next_obs_weight = jax.tree.map(
-        _split_time_major, data
-    )
+    time_major = jax.tree.map(_split_time_major, batch.replace(actor_carry=None, critic_carry=None))
     actor_carry, critic_carry = jax.tree.map(_split_carry, (batch.actor_carry, batch.critic_carry))
-    return Batch(
-        transition,
-        advantages,
-        targets,
-        weight,
-        actor_carry,
-        critic_carry,
-        next_obs,
-        next_obs_weight,
-    )
+    return time_major.replace(actor_carry=actor_carry, critic_carry=critic_carry)
 
 
 def learn(
