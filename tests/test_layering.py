@@ -21,6 +21,7 @@ ALLOWED = {
     "models": {"envs.spaces", "coordination", "validate", "errors"},
     "bench": {"coordination", "validate", "errors"},
     "runs": {"validate", "errors"},
+    "distributed": {"runs", "validate", "errors"},
     "config": {"envs", "models", "validate", "errors"},
     "language": {"models", "ensembles", "validate", "errors"},
     "algorithms": {

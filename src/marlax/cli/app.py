@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "bench",
     "profile",
     "reproduce",
+    "launch",
 )
 
 app = typer.Typer(

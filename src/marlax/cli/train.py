@@ -1,4 +1,10 @@
-"""`marlax train`: train a learner from a JSON config (or the built-in default), or resume a run."""
+"""`marlax train`: train a learner from a JSON config (or the built-in default), or resume a run.
+
+With `--coordinator HOST:PORT --num-processes P --process-id I` (or the `MARLAX_*` variables
+`marlax launch` sets, or `--distributed auto` on SLURM) this process joins a multi-process run
+on `jax.distributed` first; every process then runs the same command, and only process 0
+prints and writes the run's files.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +40,22 @@ def train_command(
     runs_dir: Path | None = typer.Option(  # noqa: B008
         None, "--runs-dir", help="Folder of runs (default: the config's run.runs_dir, 'runs')."
     ),
+    coordinator: str | None = typer.Option(
+        None,
+        "--coordinator",
+        help="Multi-process: HOST:PORT of process 0's coordinator (or MARLAX_COORDINATOR).",
+    ),
+    num_processes: int | None = typer.Option(
+        None, "--num-processes", help="Multi-process: how many processes (or MARLAX_NUM_PROCESSES)."
+    ),
+    process_id: int | None = typer.Option(
+        None, "--process-id", help="Multi-process: this one's index from 0 (or MARLAX_PROCESS_ID)."
+    ),
+    distributed: str | None = typer.Option(
+        None,
+        "--distributed",
+        help="'auto': let jax.distributed detect the cluster (SLURM, Open MPI) for what is unset.",
+    ),
 ) -> None:
     """Train (PPO, IQL, VDN or QMIX: the config's `algorithm`); prints the run name and shows
     progress. Resume with --resume NAME."""
@@ -42,7 +64,8 @@ def train_command(
     from marlax.algorithms.learners import train_run_for
     from marlax.config import load_config
 
-    console = Console()
+    _join_processes(coordinator, num_processes, process_id, distributed)
+    console = Console(quiet=not _is_primary())
     if resume is not None:
         if config is not None or settings or seeds is not None:
             raise ConfigError(
@@ -65,6 +88,26 @@ def train_command(
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(1)
     _report(console, folder.name, train_config, result)
+
+
+def _join_processes(
+    coordinator: str | None, num_processes: int | None, process_id: int | None, mode: str | None
+) -> None:
+    """Join the multi-process run the options (or MARLAX_* variables) describe, if any."""
+    from marlax.distributed import initialize, process_spec
+    from marlax.validate import require_choice
+
+    if mode is not None:
+        require_choice("--distributed", mode, ("auto",))
+    spec = process_spec(coordinator, num_processes, process_id, auto=mode == "auto")
+    if spec is not None:
+        initialize(spec)
+
+
+def _is_primary() -> bool:
+    from marlax.distributed import is_primary
+
+    return is_primary()
 
 
 def _report(console: Console, name: str, config: Any, result: Any) -> None:

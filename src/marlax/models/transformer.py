@@ -3,7 +3,10 @@
 Acting one step at a time, the carry is a rolling key/value cache of the previous L-1 steps
 per layer. Learning on a sequence, all T steps attend at once (plus the cache the sequence
 starts from) under a mask: a token sees only tokens of its own episode within the last L
-steps (itself included). Both paths compute the same function.
+steps (itself included). Both paths compute the same function. The sequence is cut into
+chunks of L queries, each attending to its own L keys and the L - 1 before them, so a
+sequence costs O(T L), not O(T^2) (the masked-out keys of a full T x T product would add
+exactly 0).
 
 Each layer attends over L steps; as in any KV-cached Transformer, layer l's cached keys were
 computed from earlier context, so the receptive field of the last layer is
@@ -48,6 +51,30 @@ def _cache_in(carry: TransformerCarry, layer: int, dtype: jnp.dtype) -> tuple[ja
     """
     keys = carry.keys[..., layer, :, :, :].astype(dtype)
     return keys, carry.values[..., layer, :, :, :].astype(dtype)
+
+
+def _windows(x: jax.Array, memory: int, chunk: int, trailing: int) -> jax.Array:
+    """Each chunk's keys: the M steps before it and its own L, by slicing (no gather).
+
+    Args:
+        x: [*batch, M + C * L, *rest] (the cache, then the padded sequence); rest has
+            `trailing` axes.
+        memory: M <= L - 1; chunk: L.
+
+    Returns:
+        [*batch, C, M + L, *rest]: row c holds steps c L - M .. c L + L - 1 of the sequence
+        (negative steps are the cache).
+    """
+    axis = x.ndim - trailing - 1
+    cache = jax.lax.slice_in_dim(x, 0, memory, axis=axis)
+    steps = jax.lax.slice_in_dim(x, memory, x.shape[axis], axis=axis)
+    chunks = steps.shape[axis] // chunk
+    steps = steps.reshape((*x.shape[:axis], chunks, chunk, *x.shape[axis + 1 :]))
+    # chunk c's M earlier steps: the cache for c = 0, else the last M of chunk c - 1
+    earlier = jax.lax.slice_in_dim(steps, 0, chunks - 1, axis=axis)
+    earlier = jax.lax.slice_in_dim(earlier, chunk - memory, chunk, axis=axis + 1)
+    earlier = jnp.concatenate([jnp.expand_dims(cache, axis), earlier], axis=axis)
+    return jnp.concatenate([earlier, steps], axis=axis + 1)
 
 
 class _Block(nn.Module):
@@ -196,49 +223,71 @@ class TransformerCore(nn.Module):
         )
         return carry, self.final_norm(tokens)
 
-    def _sequence_mask(self, valid: jax.Array, reset_bt: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Who sees whom in a sequence that starts from a cache.
+    def _sequence_mask(
+        self, valid: jax.Array, reset_bt: jax.Array, padded: int
+    ) -> tuple[jax.Array, jax.Array]:
+        """Who sees whom in a sequence that starts from a cache, chunk by chunk.
 
         Args:
             valid: bool[*batch, M] the cache slots.
             reset_bt: bool[*batch, T].
+            padded: T rounded up to a multiple of L (steps past T are padding).
 
         Returns:
-            mask bool[*batch, T, M+T] and the new cache's valid bool[*batch, M].
+            mask bool[*batch, C, L, M+L] (C = padded / L chunks: chunk c's queries against
+            the M keys before it and its own L) and the new cache's valid bool[*batch, M].
         """
         memory, length = self.memory, reset_bt.shape[-1]
         episode = jnp.cumsum(reset_bt.astype(jnp.int32), axis=-1)  # i32[*batch, T]
         # cache slots belong to episode 0 of this sequence; later resets hide them
         key_episode = jnp.concatenate([jnp.zeros_like(valid, jnp.int32), episode], axis=-1)
         key_valid = jnp.concatenate([valid, jnp.ones_like(reset_bt)], axis=-1)
-        query_pos = jnp.arange(length)[:, None]
-        key_pos = jnp.arange(-memory, length)[None, :]
-        window = (key_pos <= query_pos) & (query_pos - key_pos <= memory)  # bool[T, M+T]
-        same_episode = episode[..., :, None] == key_episode[..., None, :]
-        mask = key_valid[..., None, :] & same_episode & lead_axes(window, reset_bt.ndim - 1)
         last_valid = key_valid & (key_episode == episode[..., -1:])
+        # padding steps form an episode of their own (-1) that sees only itself
+        extra = [(0, 0)] * (reset_bt.ndim - 1) + [(0, padded - length)]
+        episode = jnp.pad(episode, extra, constant_values=-1)
+        key_episode = jnp.pad(key_episode, extra, constant_values=-1)
+        key_valid = jnp.pad(key_valid, extra, constant_values=True)
+        chunk = self.context_length
+        query_episode = episode.reshape((*episode.shape[:-1], padded // chunk, chunk))
+        key_episode = _windows(key_episode, memory, chunk, 0)  # i32[*batch, C, M+L]
+        key_valid = _windows(key_valid, memory, chunk, 0)
+        query_pos = jnp.arange(chunk)[:, None]  # chunk-relative: keys start M before
+        key_pos = jnp.arange(-memory, chunk)[None, :]
+        window = (key_pos <= query_pos) & (query_pos - key_pos <= memory)  # bool[L, M+L]
+        same_episode = query_episode[..., :, None] == key_episode[..., None, :]
+        mask = key_valid[..., None, :] & same_episode & lead_axes(window, reset_bt.ndim)
         return mask, last_valid[..., length:]
 
     def sequence(
         self, carry: TransformerCarry, features_seq: jax.Array, reset_seq: jax.Array
     ) -> tuple[TransformerCarry, jax.Array]:
         """T steps: (carry, f32[T, *batch, D], bool[T, *batch]) -> (carry, f32[T, *batch, d])."""
-        length = features_seq.shape[0]
+        length, chunk = features_seq.shape[0], self.context_length
+        padded = -(-length // chunk) * chunk
         reset_bt = jnp.moveaxis(reset_seq, 0, -1)  # bool[*batch, T]
-        mask, new_valid = self._sequence_mask(carry.valid, reset_bt)
-        positions = jnp.arange(-self.memory, length)
+        mask, new_valid = self._sequence_mask(carry.valid, reset_bt, padded)
+        positions = jnp.arange(-self.memory, padded)
         tokens = jnp.moveaxis(self.embed(features_seq), 0, -2)  # f32[*batch, T, d]
+        pad_steps = [(0, 0)] * (tokens.ndim - 2) + [(0, padded - length), (0, 0), (0, 0)]
         new_keys, new_values = [], []
         for layer, block in enumerate(self.blocks):
             query, key, value = block.project(tokens)  # f32[*batch, T, (kv_)heads, head_dim]
             cached_keys, cached_values = _cache_in(carry, layer, key.dtype)
             keys = jnp.concatenate([cached_keys, key], axis=-3)
             values = jnp.concatenate([cached_values, value], axis=-3)
-            query = rope(query, positions[self.memory :], self.rope_base)
-            attended = attend(query, rope(keys, positions, self.rope_base), values, mask)
-            tokens = block.finish(tokens, attended)
             new_keys.append(keys[..., length:, :, :])
             new_values.append(values[..., length:, :, :])
+            query = rope(jnp.pad(query, pad_steps), positions[self.memory :], self.rope_base)
+            keys = rope(jnp.pad(keys, pad_steps), positions, self.rope_base)
+            attended = attend(
+                query.reshape((*query.shape[:-3], padded // chunk, chunk, *query.shape[-2:])),
+                _windows(keys, self.memory, chunk, 2),
+                _windows(jnp.pad(values, pad_steps), self.memory, chunk, 2),
+                mask,
+            )  # f32[*batch, C, L, d]
+            attended = attended.reshape((*attended.shape[:-3], padded, attended.shape[-1]))
+            tokens = block.finish(tokens, attended[..., :length, :])
         carry = TransformerCarry(
             keys=jnp.stack(new_keys, axis=-4),
             values=jnp.stack(new_values, axis=-4),

@@ -29,11 +29,18 @@ is reached), and in between:
 Call boundaries are fixed multiples of `updates_per_call`, whatever update a run resumes
 from, so a resumed run makes the very same calls as an uninterrupted one and (with a
 deterministic `update`) ends bitwise equal to it.
+
+In a multi-process run (`jax.distributed`) every process runs this loop in step: only process 0
+writes metric lines, status.json and curves.png and shows the progress bar; every process
+hands `save` a state gathered onto its host (`marlax.runs.processes.host_local`), so the
+checkpoint equals a single-process one; and after each call the processes agree on stopping
+(a signal to any one stops all of them at the same update).
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,6 +54,7 @@ from marlax.algorithms.common.stop_signals import StopRequest, stop_requests
 from marlax.runs.folder import RunFolder
 from marlax.runs.metrics import MetricsWriter, read_metrics
 from marlax.runs.plots import plot_curves
+from marlax.runs.processes import any_process, host_local, is_primary_process
 from marlax.validate import require, require_nonnegative_int, require_positive_int
 
 State = TypeVar("State")
@@ -192,8 +200,8 @@ def run_host_loop(
         loop.mark_interrupted(error)
         raise
     finally:
-        loop.metrics.close()
-    return loop.finish(state, stop.signal_name)
+        loop.close_metrics()
+    return loop.finish(state, loop.stopped_by)
 
 
 class _HostLoop:
@@ -210,9 +218,14 @@ class _HostLoop:
         self.folder, self.learner, self.schedule, self.console = folder, learner, schedule, console
         self.done = require_nonnegative_int("updates_done", updates_done)
         self.last_saved: int | None = self.done if self.done > 0 else None
-        self.metrics = MetricsWriter(folder)
-        self.metrics.truncate_after(self.done * schedule.env_steps_per_update)
+        self.primary = is_primary_process()  # the one process that writes the run's files
+        self.metrics: MetricsWriter | None = None
+        if self.primary:
+            self.metrics = MetricsWriter(folder)
+            self.metrics.truncate_after(self.done * schedule.env_steps_per_update)
         self.latest_score = math.nan
+        self.best_score = math.nan  # over this process's calls (other processes' best)
+        self.stopped_by: str | None = None
 
     @property
     def env_steps(self) -> int:
@@ -221,7 +234,7 @@ class _HostLoop:
     def run(self, state: Any, stop: StopRequest) -> Any:
         """Every remaining call, with rows, progress and checkpoints between them."""
         self._write_status("running")
-        with _progress(self.console) as progress:
+        with _progress(self.console, visible=self.primary) as progress:
             task = progress.add_task(
                 self.folder.name,
                 total=self.schedule.total_updates * self.schedule.env_steps_per_update,
@@ -239,7 +252,8 @@ class _HostLoop:
                     speed=f"{speed / (time.perf_counter() - started):,.0f}",
                     score=f"{self.learner.score} {self.latest_score:.3g}",
                 )
-                if stop.signal_name is not None:
+                self.stopped_by = _agreed_stop(stop)
+                if self.stopped_by is not None:
                     break
                 if self.done % self.schedule.checkpoint_every == 0:
                     self._save(state)
@@ -255,15 +269,25 @@ class _HostLoop:
             self._fail_diverged(bad)
         self.done += size
         for row in rows:
-            self.metrics.write(row.pop("env_steps"), row)
+            env_steps = row.pop("env_steps")
+            if self.metrics is not None:
+                self.metrics.write(env_steps, row)
             score = row.get(self.learner.score, math.nan)
-            self.latest_score = score if math.isfinite(score) else self.latest_score
+            if math.isfinite(score):
+                self.latest_score = score
+                self.best_score = (
+                    score if math.isnan(self.best_score) else max(score, self.best_score)
+                )
         return state
+
+    def close_metrics(self) -> None:
+        if self.metrics is not None:
+            self.metrics.close()
 
     def _save(self, state: Any) -> None:
         """A checkpoint at the current update (unless one exists), curves, status."""
         if self.last_saved is None or self.done > self.last_saved:
-            self.learner.save(state, self.done)
+            self.learner.save(host_local(state), self.done)
             self.last_saved = self.done
         self._plot()
         self._write_status("running")
@@ -293,7 +317,14 @@ class _HostLoop:
         )
 
     def _scores(self) -> tuple[float | None, float | None]:
-        """Last and best finite score over every metric line of the run (resumes included)."""
+        """Last and best finite score over every metric line of the run (resumes included).
+
+        A process other than 0 writes no lines: it answers with the scores of its own calls.
+        """
+        if not self.primary:
+            if math.isnan(self.best_score):
+                return None, None
+            return self.latest_score, self.best_score
         values = [row.get(self.learner.score) for row in read_metrics(self.folder.metrics_path)]
         finite = [float(value) for value in values if isinstance(value, int | float)]
         finite = [value for value in finite if math.isfinite(value)]
@@ -306,7 +337,7 @@ class _HostLoop:
             f"the last good checkpoint is update {self.last_saved} "
             f"({self.learner.divergence_hint})"
         )
-        self.metrics.close()
+        self.close_metrics()
         self._write_status("failed", message=message)
         self._plot()
         raise TrainingDivergedError(message)
@@ -321,6 +352,8 @@ class _HostLoop:
             self._write_status("failed", message=f"{reason} (at update {self.done}; {kept})")
 
     def _write_status(self, state: str, **fields: Any) -> None:
+        if not self.primary:
+            return
         self.folder.write_status(
             state,
             learner=self.learner.name,
@@ -330,10 +363,22 @@ class _HostLoop:
         )
 
     def _plot(self) -> None:
-        plot_curves(read_metrics(self.folder.metrics_path), self.folder.curves_path)
+        if self.primary:
+            plot_curves(read_metrics(self.folder.metrics_path), self.folder.curves_path)
 
 
-def _progress(console: Console) -> Progress:
+def _agreed_stop(stop: StopRequest) -> str | None:
+    """The stop signal's name if any process received one, else None.
+
+    Multi-process, this is a collective after every call, so that all processes leave the
+    loop after the same call (one process leaving alone would block the others).
+    """
+    mine = signal.Signals[stop.signal_name].value if stop.signal_name is not None else 0
+    agreed = any_process(mine)
+    return signal.Signals(agreed).name if agreed else None
+
+
+def _progress(console: Console, visible: bool = True) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -343,4 +388,5 @@ def _progress(console: Console) -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=False,
+        disable=not visible,
     )

@@ -8,6 +8,8 @@ Seeds are a vmap axis: every leaf of the state leads with S = `run.num_seeds`. W
 devices the env batch is sharded over them (`jax.sharding`, a 1-D mesh named "data"); parameters,
 optimiser state and keys are replicated, and XLA inserts the reductions. Random draws do not
 depend on the sharding, so training equals single-device training up to float reassociation.
+In a multi-process run (`jax.distributed`) the mesh spans every process's devices
+(`jax.devices()`), so the same programs shard the global env batch over processes x devices.
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ def _strong(leaf: jax.Array) -> jax.Array:
     return jax.lax.convert_element_type(leaf, leaf.dtype)
 
 
+def _put(leaf: jax.Array, sharding: NamedSharding) -> jax.Array:
+    """`leaf` placed with `sharding`; a typed key goes as its key data, since `device_put`
+    of key arrays onto other processes' devices is refused."""
+    if not jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        return jax.device_put(leaf, sharding)
+    data = jax.device_put(jax.random.key_data(leaf), sharding)
+    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf))
+
+
 class Trainer:
     """PPO on the tasks of a `TrainConfig` (see the module docstring for the call pattern)."""
 
@@ -86,9 +97,12 @@ class Trainer:
         `run.devices` set: exactly that many (each task's num_envs must split evenly, checked
         by the config). Unset: the most local devices that split every task's num_envs, said
         in the log when that is fewer than are available (an odd num_envs trains on one).
+        Several processes: all devices of all processes (each process must hold a share).
         """
         if devices is not None:
             return list(devices)
+        if jax.process_count() > 1:
+            return self._global_devices()
         available = jax.local_devices()
         wanted = self.config.run.devices
         if wanted is not None:
@@ -110,6 +124,26 @@ class Trainer:
                 env_counts,
             )
         return available[:usable]
+
+    def _global_devices(self) -> list:
+        """Every device of every process; each task's num_envs must split evenly over them."""
+        available = jax.devices()
+        where = f"the {len(available)} devices of all {jax.process_count()} processes"
+        wanted = self.config.run.devices
+        require(
+            wanted is None or wanted == len(available),
+            "run.devices",
+            wanted,
+            f"unset or {len(available)} in a multi-process run ({where})",
+        )
+        for task in self.layout.tasks:
+            require(
+                task.num_envs % len(available) == 0,
+                "num_envs",
+                task.num_envs,
+                f"a multiple of {len(available)}: the env batch splits over {where}",
+            )
+        return available
 
     # ---- shardings -------------------------------------------------------------------------
 
@@ -266,7 +300,7 @@ class Trainer:
     def place(self, state: TrainState) -> TrainState:
         """Put a restored (host) state onto this trainer's devices and shardings."""
         self._compiled()
-        return jax.device_put(state, self._state_sharding(state))
+        return jax.tree.map(_put, state, self._state_sharding(state))
 
     def abstract_state(self) -> TrainState:
         """Shapes and dtypes of a TrainState (for restoring checkpoints)."""
