@@ -18,7 +18,8 @@ is reached), and in between:
 
 - writes one metrics line per update (`marlax.runs.metrics`): each metric's mean over seeds,
   null where no seed has a finite value (e.g. no episode ended), at x = updates * env steps;
-- shows a progress bar in env steps with the speed and the latest score;
+- shows a progress bar in env steps with the speed (from calls whose program was already
+  compiled) and the latest score;
 - saves every `checkpoint_every` updates and at the end, redrawing `curves.png` each time;
 - keeps status.json current: `running` (with this process's pid), then `finished` (with the
   best score, null when none was measured), `failed` (a non-finite loss or an unhealthy
@@ -242,16 +243,17 @@ class _HostLoop:
                 speed="-",
                 score=f"{self.learner.score} -",
             )
+            compiled: set[int] = set()
             for size in self.schedule.call_sizes(self.done):
                 started = time.perf_counter()
                 state = self._call(state, size)
-                speed = size * self.schedule.env_steps_per_update * self.schedule.num_seeds
-                progress.update(
-                    task,
-                    completed=self.env_steps,
-                    speed=f"{speed / (time.perf_counter() - started):,.0f}",
-                    score=f"{self.learner.score} {self.latest_score:.3g}",
-                )
+                fields = {"score": f"{self.learner.score} {self.latest_score:.3g}"}
+                # a call of a new size compiles its program: its time is not the speed
+                if size in compiled:
+                    steps = size * self.schedule.env_steps_per_update * self.schedule.num_seeds
+                    fields["speed"] = f"{steps / (time.perf_counter() - started):,.0f}"
+                compiled.add(size)
+                progress.update(task, completed=self.env_steps, **fields)
                 self.stopped_by = _agreed_stop(stop)
                 if self.stopped_by is not None:
                     break
