@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from marlax.evaluation.adapt_run import AdaptRequest, adapt_run
 from marlax.evaluation.summary import estimate
 

@@ -200,7 +200,7 @@ def _start_victim(config_path: Path, runs_dir: Path) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@pytest.mark.slow  # CI time (~65 s); the fast tier checks signal-stop + exact resume in the host loop
+@pytest.mark.slow  # CI time (~65 s); the fast tier checks stop + exact resume in the host loop
 def test_sigkill_then_resume_ends_with_exactly_the_uninterrupted_parameters(tmp_path):
     """A run killed with SIGKILL at a random moment after its first checkpoint, then resumed,
     ends bitwise equal to the same config trained without interruption."""
