@@ -23,6 +23,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from rich.progress import Progress
 
 from learning import Cell, run_cell
 
@@ -119,20 +120,22 @@ def main() -> None:
     rows: list[dict] = []
     if args.json and Path(args.json).exists():
         rows = json.loads(Path(args.json).read_text())
-    for task in args.tasks:
-        for model in args.models:
-            chosen = cell(task, model, args.steps)
+    cells = [cell(task, model, args.steps) for task in args.tasks for model in args.models]
+    with Progress() as progress:
+        bar = progress.add_task("memory table", total=len(cells))
+        for chosen in cells:
+            progress.update(bar, description=f"{chosen.label} ({args.steps:,} steps)")
             # budget scale 1: the cell's budget is already --steps
             new_rows = run_cell(chosen, 1.0, args.seeds, args.seed)
             rows = [row for row in rows if row["cell"] != chosen.label] + new_rows
             for row in new_rows:
-                print(
+                progress.console.print(
                     f"{row['cell']}: random {_spread(row['random'])} trained"
-                    f" {_spread(row['trained'])} ({row['seconds']:.0f} s)",
-                    flush=True,
+                    f" {_spread(row['trained'])} ({row['seconds']:.0f} s)"
                 )
             if args.json:
                 Path(args.json).write_text(json.dumps(rows, default=float))
+            progress.advance(bar)
     text = (
         f"{args.seeds} seeds (root seed {args.seed}), device {jax.devices()[0].platform}.\n\n"
         + markdown(rows, [m for m in MODELS if any(r["model"] == m for r in rows)])

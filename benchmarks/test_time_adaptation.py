@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.progress import Progress
+
 from marlax.evaluation.adapt_run import AdaptRequest, adapt_run
 from marlax.evaluation.summary import estimate
 
@@ -58,18 +60,24 @@ def main() -> None:
         f" next-obs error step 0 -> {args.steps} |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for regime, shift in REGIMES.items():
-        control = curve(args, shift, CONTROL_LR)
-        for learning_rate in args.lrs:
-            adapted = curve(args, shift, learning_rate)
-            difference = estimate(adapted.returns[-1] - control.returns[-1])
-            lines.append(
-                f"| {regime} | {learning_rate:g} | {adapted.returns[0].mean():.2f} |"
-                f" {adapted.returns[-1].mean():.2f} ({control.returns[-1].mean():.2f}) |"
-                f" {difference.mean:+.2f} [{difference.low:+.2f}, {difference.high:+.2f}] |"
-                f" {adapted.losses[0].mean():.3f} -> {adapted.losses[-1].mean():.3f} |"
-            )
-            print(lines[-1], flush=True)
+    with Progress() as progress:
+        bar = progress.add_task("test-time adaptation", total=len(REGIMES) * (1 + len(args.lrs)))
+        for regime, shift in REGIMES.items():
+            progress.update(bar, description=f"{regime}: control")
+            control = curve(args, shift, CONTROL_LR)
+            progress.advance(bar)
+            for learning_rate in args.lrs:
+                progress.update(bar, description=f"{regime}: lr {learning_rate:g}")
+                adapted = curve(args, shift, learning_rate)
+                progress.advance(bar)
+                difference = estimate(adapted.returns[-1] - control.returns[-1])
+                lines.append(
+                    f"| {regime} | {learning_rate:g} | {adapted.returns[0].mean():.2f} |"
+                    f" {adapted.returns[-1].mean():.2f} ({control.returns[-1].mean():.2f}) |"
+                    f" {difference.mean:+.2f} [{difference.low:+.2f}, {difference.high:+.2f}] |"
+                    f" {adapted.losses[0].mean():.3f} -> {adapted.losses[-1].mean():.3f} |"
+                )
+                progress.console.print(lines[-1])
     print("\n".join(lines))
 
 

@@ -37,6 +37,7 @@ ALLOWED = {
     "evolution": {"algorithms", "config", "runs", "envs", "models", "validate", "errors"},
     "play": {"algorithms.common", "runs", "envs", "validate", "errors"},
     "evaluation": {"algorithms", "ensembles", "envs", "runs", "validate", "errors"},
+    "serve": {"algorithms", "evaluation", "ensembles", "config", "validate", "errors"},
     "reproduce": {
         "algorithms",
         "evaluation",

@@ -167,7 +167,7 @@ def test_bad_override_paths_name_the_override(overrides, field, shown):
             "bogus",
             1,
             "env, envs, algorithm, model, ppo, q_learning, off_policy, es, pbt, maml, varibad, "
-            "optimizer, run",
+            "sebulba, optimizer, run",
         ),
         (["env.nmae=nback"], "envs.0.nmae", "nback", "did you mean 'name'"),
     ],

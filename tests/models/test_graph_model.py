@@ -127,6 +127,7 @@ def test_sequence_equals_step_loop_with_resets_from_a_warm_carry(key):
     assert seq_out[0].shape == (STEPS, *BATCH, ACTIONS.n) and seq_out[1].shape == (STEPS, *BATCH)
 
 
+@pytest.mark.slow  # ~23 s: the un-jitted graph model is slow on CPU (CI time)
 def test_jit_equals_no_jit(key):
     model, params = _model_and_params("mini_pca")
     carry = model.initialize_carry(BATCH)

@@ -37,6 +37,8 @@ def train_run_for(algorithm: str) -> Any:
         from marlax.algorithms.q_learning.loop import train_run
     elif algorithm == "maml":
         from marlax.algorithms.maml.loop import train_run
+    elif algorithm == "sebulba":
+        from marlax.algorithms.sebulba.loop import train_run
     else:
         raise ConfigError("algorithm", algorithm, "a learner marlax has")
     return train_run

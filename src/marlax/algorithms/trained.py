@@ -32,6 +32,7 @@ from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.algorithms.q_learning.policy import q_policy, restore_q_run
 from marlax.algorithms.rl2.policy import load_rl2_policies
+from marlax.algorithms.sebulba.policy import load_sebulba_policies
 from marlax.algorithms.varibad.policy import load_varibad_policies
 from marlax.config import TrainConfig, load_from_dict
 from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS
@@ -340,5 +341,6 @@ POLICY_LOADERS: dict[str, PolicyLoader] = {
     "maml": load_maml_policies,  # the meta-learned policy before adaptation
     "rl2": load_rl2_policies,  # PPO's policies on the trial env (rl2.policy)
     "varibad": load_varibad_policies,  # actor + belief encoder on the trial env
+    "sebulba": load_sebulba_policies,  # PPO's policies of a round-trip run (sebulba.policy)
 }
 """Learner name (`config.algorithm`) -> the loader of its trained policies."""

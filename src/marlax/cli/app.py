@@ -28,6 +28,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "profile",
     "reproduce",
     "launch",
+    "serve",
 )
 
 app = typer.Typer(

@@ -35,6 +35,7 @@ from marlax.config.schema import (
     TaskConfig,
     TrainConfig,
 )
+from marlax.config.sebulba import SebulbaConfig
 from marlax.config.validators import suggestion
 from marlax.config.varibad import VariBADConfig
 from marlax.errors import ConfigError
@@ -48,6 +49,7 @@ SECTIONS: dict[str, type] = {
     "pbt": PBTConfig,
     "maml": MAMLConfig,
     "varibad": VariBADConfig,
+    "sebulba": SebulbaConfig,
     "optimizer": OptimizerConfig,
     "run": RunConfig,
 }

@@ -22,6 +22,7 @@ from marlax.config.evolution_strategies import ESConfig, check_es
 from marlax.config.maml import MAMLConfig, check_maml
 from marlax.config.population import PBTConfig, check_population
 from marlax.config.q_learning import Q_ALGORITHMS, QLearningConfig
+from marlax.config.sebulba import SebulbaConfig, check_sebulba
 from marlax.config.trials import check_trials
 from marlax.config.validators import (
     REQUIRED,
@@ -51,7 +52,17 @@ CRITICS = ("independent", "centralised", "shared")
 VALUE_HEADS = ("mse", "hl_gauss")
 OPTIMIZERS = ("adam", "radam", "muon")
 DTYPES = ("float32", "bfloat16")
-ALGORITHMS = ("ppo", *Q_ALGORITHMS, *OFF_POLICY_ALGORITHMS, "es", "pbt", "maml", "rl2", "varibad")
+ALGORITHMS = (
+    "ppo",
+    *Q_ALGORITHMS,
+    *OFF_POLICY_ALGORITHMS,
+    "es",
+    "pbt",
+    "maml",
+    "rl2",
+    "varibad",
+    "sebulba",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,6 +328,8 @@ class TrainConfig:
     """MAML's settings (read when algorithm = "maml")."""
     varibad: VariBADConfig = spec(VariBADConfig, instance_of(VariBADConfig))
     """VariBAD's settings (read when algorithm = "varibad", with `ppo` for the policy)."""
+    sebulba: SebulbaConfig = spec(SebulbaConfig, instance_of(SebulbaConfig))
+    """The actor-learner split's settings (read when algorithm = "sebulba", with `ppo`)."""
     optimizer: OptimizerConfig = spec(OptimizerConfig, instance_of(OptimizerConfig))
     """The gradient step (Adam or Muon)."""
     run: RunConfig = spec(RunConfig, instance_of(RunConfig))
@@ -352,6 +365,9 @@ class TrainConfig:
         if self.algorithm == "es":
             # ES reads only envs, model and es: the PPO and Q-learning checks do not apply
             check_es(self, [task.make_env() for task in self.envs])
+            return
+        if self.algorithm == "sebulba":
+            check_sebulba(self)  # PPO on host envs: actors, queue, one task
             return
         if self.algorithm == "pbt":
             # PBT's members are PPO learners: PPO's checks and the population's

@@ -42,7 +42,11 @@ def _first_rollout_batch(trainer: Trainer, key: jax.Array):
 
 @pytest.mark.parametrize(
     ("model", "critic"),
-    [("gru", "independent"), ("transformer", "centralised"), ("mlp", "shared")],
+    [
+        ("gru", "independent"),
+        pytest.param("transformer", "centralised", marks=pytest.mark.slow),  # ~22 s (CI time)
+        ("mlp", "shared"),
+    ],
 )
 def test_learning_replay_reproduces_acting(key, model, critic):
     """Before any gradient step the learner's log-probs and values equal the rollout's:
@@ -142,6 +146,7 @@ def test_multi_task_pads_observations_actions_and_agents(key):
     np.testing.assert_array_equal(np.asarray(transitions.reward)[:, :4, 1:], 0.0)
 
 
+@pytest.mark.slow  # ~29 s (CI time); masked loss terms: test_losses.py
 def test_multi_task_padded_agents_get_no_gradient(key):
     """Garbage in every padded agent's learning data changes neither the loss nor its
     gradient: padding counts for nothing."""

@@ -93,6 +93,7 @@ def test_same_key_same_run_and_learning_waits_for_learning_starts():
     assert not np.array_equal(leaf[0], leaf[1])
 
 
+@pytest.mark.slow  # ~26 s of compiling (CI time)
 def test_the_target_network_follows_on_its_interval():
     trainer = _trainer("iql", q_learning={"target_update_interval": 3, "learning_starts": 0})
     state = trainer.init(jax.random.key(0))

@@ -114,6 +114,7 @@ def test_belief_resets_at_trials_not_at_inner_episodes(trainer):
 
 
 # ---- the stop-gradient --------------------------------------------------------------------
+@pytest.mark.slow  # ~22 s (CI time)
 def test_policy_loss_does_not_reach_the_encoder(trainer):
     """d(PPO loss on a fresh rollout) / d(encoder and decoder params) is exactly 0, while the
     policy's own gradient is not."""

@@ -12,6 +12,10 @@ Subclasses set `num_seeds` and `log_every` (attributes or properties) and call
 `SeedAxisTrainer.__init__`; a trainer built from a `TrainConfig` (`self.config`) derives from
 `ConfigSeedAxisTrainer`, which reads both from `config.run`. An update program is compiled once
 per update count and donates its input state.
+
+In a multi-process run (`jax.distributed`) the seed axis is split over every device of every
+process (`marlax.algorithms.common.placement`): each process trains its share of the seeds,
+metrics come back whole to every process, and the result equals a one-process run.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 import jax.numpy as jnp
 
+from marlax.algorithms.common.placement import place, replicated, seed_sharding
 from marlax.algorithms.common.seeds import init_seed_by_seed
 from marlax.validate import require_positive_int
 
@@ -40,6 +45,14 @@ class SeedAxisTrainer(abc.ABC):
     def __init__(self) -> None:
         self._init: Callable | None = None
         self._updates: dict[int, Callable] = {}
+        self._sharding: Any = False  # unknown until first needed (num_seeds may be a property)
+
+    @property
+    def sharding(self) -> Any:
+        """The state's sharding in a multi-process run (seeds split), else None."""
+        if self._sharding is False:
+            self._sharding = seed_sharding(self.num_seeds)
+        return self._sharding
 
     @abc.abstractmethod
     def init_one(self, key: jax.Array) -> Any:
@@ -67,9 +80,14 @@ class SeedAxisTrainer(abc.ABC):
         """The jitted program for `num_updates` updates of every seed (built once per count)."""
         require_positive_int("num_updates", num_updates)
         if num_updates not in self._updates:
-            self._updates[num_updates] = jax.jit(
-                partial(self.updates_seeds, num_updates=num_updates), donate_argnums=0
-            )
+            program = partial(self.updates_seeds, num_updates=num_updates)
+            shardings = {}
+            if self.sharding is not None:
+                shardings = {
+                    "in_shardings": (self.sharding,),
+                    "out_shardings": (self.sharding, replicated(self.sharding)),
+                }
+            self._updates[num_updates] = jax.jit(program, donate_argnums=0, **shardings)
         return self._updates[num_updates]
 
     def init(self, key: jax.Array) -> Any:
@@ -77,7 +95,12 @@ class SeedAxisTrainer(abc.ABC):
         (`marlax.algorithms.common.seeds`: a vmapped init deadlocked XLA:CPU)."""
         if self._init is None:
             self._init = jax.jit(self.init_one)
-        return init_seed_by_seed(self._init, jax.random.split(key, self.num_seeds))
+        return self.place(init_seed_by_seed(self._init, jax.random.split(key, self.num_seeds)))
+
+    def place(self, state: Any) -> Any:
+        """A fresh or restored state (every process holding all seeds) split over the
+        processes' devices; unchanged in a single-process run."""
+        return place(state, self.sharding)
 
     def update(self, state: Any, num_updates: int | None = None) -> tuple[Any, dict]:
         """Updates of every seed in one jitted call (the input state is donated).

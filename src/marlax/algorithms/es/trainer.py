@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from marlax.algorithms.common.checkpointed import all_finite
 from marlax.algorithms.common.seed_axis import ConfigSeedAxisTrainer
 from marlax.algorithms.es.episodes import Player, mean_return, population_returns
 from marlax.algorithms.es.generation import evolve, evosax_numpy
@@ -134,7 +135,7 @@ class ESTrainer(ConfigSeedAxisTrainer):
 
     def params_finite(self, state: ESTrainState) -> bool:
         """Every seed's search mean is finite."""
-        return bool(jnp.all(jnp.isfinite(state.strategy_state.mean)))
+        return all_finite(state.strategy_state.mean)
 
     def deployed(self, state: ESTrainState) -> jax.Array:
         """f32[S, D]: the parameters `es.deploy` names ("mean", or "best" seen so far)."""

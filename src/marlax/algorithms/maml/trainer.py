@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from marlax.algorithms.common.checkpointed import all_finite
 from marlax.algorithms.common.optimizers import make_optimizer
 from marlax.algorithms.common.seed_axis import ConfigSeedAxisTrainer
 from marlax.algorithms.maml.meta import InnerLoop, collect, meta_loss, stage_returns, surrogate_loss
@@ -154,8 +155,7 @@ class MAMLTrainer(ConfigSeedAxisTrainer):
 
     def params_finite(self, state: MAMLTrainState) -> bool:
         """Every seed's parameters are finite."""
-        leaves = jax.tree.leaves(state.params)
-        return bool(all(jnp.all(jnp.isfinite(leaf)) for leaf in leaves))
+        return all_finite(state.params)
 
 
 __all__ = ["MAMLSetup", "MAMLTrainState", "MAMLTrainer", "build_setup", "meta_update"]

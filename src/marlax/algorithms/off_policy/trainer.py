@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common import optimizers
+from marlax.algorithms.common.checkpointed import all_finite
 from marlax.algorithms.common.seed_axis import SeedAxisTrainer
 from marlax.algorithms.off_policy.networks import make_networks
 from marlax.algorithms.off_policy.replay import Transition, TransitionReplay
@@ -151,8 +152,7 @@ class OffPolicyTrainer(SeedAxisTrainer):
 
     def params_finite(self, state: OffPolicyTrainState) -> bool:
         """Every online parameter (and log alpha) of every seed is finite."""
-        leaves = jax.tree.leaves((state.params, state.log_alpha))
-        return bool(jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves])))
+        return all_finite((state.params, state.log_alpha))
 
 
 __all__ = ["OffPolicyTrainer", "build_setup", "init_state", "make_setup"]

@@ -192,29 +192,12 @@ def ppo_loss(
     entropy_coef = ppo.entropy_coef if overrides is None else overrides.entropy_coef
     clip_eps = ppo.clip_eps if overrides is None else overrides.clip_eps
     t = batch.transition
+    policy_output, value, predicted = networks.replay(
+        params, batch.actor_carry, batch.critic_carry, t.model_obs, t.critic_obs, t.reset, t.action
+    )
     next_obs_loss = jnp.zeros((), jnp.float32)
-    if networks.next_obs_head:
-        policy_output, value, predicted = networks.evaluate_with_next_obs(
-            params,
-            batch.actor_carry,
-            batch.critic_carry,
-            t.model_obs,
-            t.critic_obs,
-            t.reset,
-            t.action,
-        )
+    if predicted is not None:
         next_obs_loss = next_obs_error(predicted, batch.next_obs, batch.next_obs_weight)
-    else:
-        *_, policy_output, value = networks.evaluate(
-            params,
-            batch.actor_carry,
-            batch.critic_carry,
-            t.model_obs,
-            t.critic_obs,
-            t.reset,
-            sequence=True,
-            value_logits=True,
-        )
     legal = None if t.legal_mask.shape[-1] == 0 else t.legal_mask
     policy = distribution(policy_output, legal)
     log_prob = policy.log_prob(t.action)

@@ -110,7 +110,7 @@ class Networks:
         )
         return actor_carry, critic_carry, policy_output, value
 
-    def evaluate_with_next_obs(
+    def replay(
         self,
         params: Params,
         actor_carry: Any,
@@ -119,16 +119,34 @@ class Networks:
         critic_obs: jax.Array,
         reset: jax.Array,
         actions: jax.Array,
-    ) -> tuple[Any, jax.Array, jax.Array]:
-        """`evaluate(..., sequence=True, value_logits=True)` plus the actor's prediction of each
-        next observation, from the same pass of the actor (`next_obs_head` only).
+    ) -> tuple[Any, jax.Array, jax.Array | None]:
+        """The loss's pass over a stored sequence: `evaluate(..., sequence=True,
+        value_logits=True)`, plus the actor's prediction of each next observation from the same
+        pass when the actor has a `next_obs_head`.
 
         Args:
-            actions: i32[T, *batch] (f32[T, *batch, A]) the actions taken.
+            actor_carry, critic_carry: memories [*batch, ...] at the sequence start.
+            model_obs: [T, *batch, *obs_shape]; critic_obs: f32[T, *batch, S];
+            reset: bool[T, *batch].
+            actions: i32[T, *batch] (f32[T, *batch, A]) the actions taken (read only by the
+                next-observation head).
 
         Returns:
-            (policy output, value (logits), predicted next observation f32[T, *batch, D]).
+            (policy output, value (logits under HL-Gauss), predicted next observation
+            f32[T, *batch, D], or None without a next-observation head).
         """
+        if not self.next_obs_head:
+            *_, policy_output, value = self.evaluate(
+                params,
+                actor_carry,
+                critic_carry,
+                model_obs,
+                critic_obs,
+                reset,
+                sequence=True,
+                value_logits=True,
+            )
+            return policy_output, value, None
         _, (policy_output, value, predicted) = self.actor.apply(
             params["actor"],
             actor_carry,

@@ -43,7 +43,7 @@ class TestTimeAdaptation:
         env: the env it adapts in (a `TaskFamily` or any env; shifted settings included).
         episodes: E episodes played per point of the curve.
         learning_rate: Adam's step size on the adaptable parameters.
-        gradient_steps: Adam steps on each point's episodes.
+        gradient_steps: Adam steps on each point's episodes (at least 1).
 
     A pytree whose leaves are the policy's parameters (jit traces them; the rest is static).
     """
@@ -201,18 +201,18 @@ def adapt_to_task(
     def _point(carry: tuple, point_key: jax.Array) -> tuple:
         params, opt_state = carry
         played = play_episodes(point_key, params, adaptation, task)
-        loss = self_supervised_loss(params, adaptation, played)
 
         def _gradient_step(inner: tuple, _: None) -> tuple:
             params, opt_state = inner
-            _, grads = loss_and_grad(params, adaptation, played)
+            loss, grads = loss_and_grad(params, adaptation, played)
             updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
+            return (optax.apply_updates(params, updates), opt_state), loss
 
-        (params, opt_state), _ = jax.lax.scan(
+        (params, opt_state), step_losses = jax.lax.scan(
             _gradient_step, (params, opt_state), None, length=adaptation.gradient_steps
         )
-        return (params, opt_state), (played.returns.mean(), loss)
+        # the first step's loss is the one at this point's parameters (gradient_steps >= 1)
+        return (params, opt_state), (played.returns.mean(), step_losses[0])
 
     # the last point only plays: its update would never be measured
     point_keys = jax.random.split(key, steps + 1)

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from marlax.algorithms.common.placement import put
 from marlax.algorithms.ppo.networks import Networks, make_networks
 from marlax.algorithms.ppo.rollout import reset_runner
 from marlax.algorithms.ppo.tasks import Task, TaskLayout
@@ -55,15 +56,6 @@ def _strong(leaf: jax.Array) -> jax.Array:
     if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
         return leaf
     return jax.lax.convert_element_type(leaf, leaf.dtype)
-
-
-def _put(leaf: jax.Array, sharding: NamedSharding) -> jax.Array:
-    """`leaf` placed with `sharding`; a typed key goes as its key data, since `device_put`
-    of key arrays onto other processes' devices is refused."""
-    if not jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-        return jax.device_put(leaf, sharding)
-    data = jax.device_put(jax.random.key_data(leaf), sharding)
-    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf))
 
 
 class Trainer:
@@ -300,7 +292,7 @@ class Trainer:
     def place(self, state: TrainState) -> TrainState:
         """Put a restored (host) state onto this trainer's devices and shardings."""
         self._compiled()
-        return jax.tree.map(_put, state, self._state_sharding(state))
+        return jax.tree.map(put, state, self._state_sharding(state))
 
     def abstract_state(self) -> TrainState:
         """Shapes and dtypes of a TrainState (for restoring checkpoints)."""

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common import optimizers
+from marlax.algorithms.common.checkpointed import all_finite
 from marlax.algorithms.common.seed_axis import ConfigSeedAxisTrainer
 from marlax.algorithms.q_learning.networks import make_q_networks
 from marlax.algorithms.q_learning.replay import Chunk, EpisodeReplay
@@ -107,8 +108,7 @@ class QTrainer(ConfigSeedAxisTrainer):
 
     def params_finite(self, state: QTrainState) -> bool:
         """Every online parameter of every seed is finite."""
-        leaves = jax.tree.leaves(state.params)
-        return bool(jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves])))
+        return all_finite(state.params)
 
 
 __all__ = ["QTrainer", "build_setup"]
