@@ -69,13 +69,11 @@ def _serve_until_signal(settings: ServeSettings, ray_init: dict) -> None:
 
     console = Console()
     stop = threading.Event()
-    previous = {
-        number: signal.signal(number, lambda *_: stop.set())
-        for number in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous = _stop_on_signals(stop)
     try:
         with console.status("loading runs and starting Ray Serve"):
             server = start_serving(settings, ray_init=ray_init)
+        _stop_on_signals(stop)  # again: ray.init installs its own SIGTERM handler (a stack dump)
         members = ", ".join(server.spec.members)
         console.print(f"serving {members} ({server.spec.env_name}) at [bold]{server.url}[/bold]")
         console.print(f"  POST {server.url}/v1/act   GET {server.url}/v1/info   (Ctrl-C stops)")
@@ -86,3 +84,11 @@ def _serve_until_signal(settings: ServeSettings, ray_init: dict) -> None:
         stop_serving()
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _stop_on_signals(stop: threading.Event) -> dict:
+    """SIGINT and SIGTERM set `stop`; returns the handlers they had before."""
+    return {
+        number: signal.signal(number, lambda *_: stop.set())
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }

@@ -9,7 +9,8 @@ interval; each of the bottom `quantile` copies the parameters, optimiser state a
 hyperparameters of a member drawn from the top `quantile`, then explores: each
 hyperparameter is, with probability `resample_probability`, drawn again from its prior
 range, otherwise multiplied by one of `perturb_factors` (picked at random) and clipped to
-that range. The defaults are Ray Tune's `PopulationBasedTraining` ones.
+that range. The defaults are Ray Tune's `PopulationBasedTraining` ones. `backend = "ray"` trains
+each member in a Ray actor of its own (`marlax.algorithms.pbt.ray_loop`) with the same rules.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from marlax.config.schema import TrainConfig
 
 PBT_INITS = ("prior", "config")
+PBT_BACKENDS = ("in_graph", "ray")
 
 
 def _positive_interval(field: str, value: Any) -> tuple[float, float]:
@@ -64,6 +66,16 @@ class PBTConfig:
     init: str = spec("prior", choice(PBT_INITS))
     """Members' first hyperparameters: "prior" (drawn from the ranges above) or "config"
     (every member starts at ppo.learning_rate, ppo.entropy_coef and ppo.clip_eps)."""
+    backend: str = spec("in_graph", choice(PBT_BACKENDS))
+    """Where the members train: "in_graph" (one program; the seed axis is the population) or
+    "ray" (each member a Ray actor in its own process, restarted from its last checkpoint when
+    it dies; needs `pip install 'marlax[serve]'`)."""
+    max_restarts: int = spec(3, integer(0))
+    """Ray backend: how often Ray restarts a member actor that died (>= 0); a restarted member
+    resumes from its last checkpoint and redoes the round it was in."""
+    member_cpus: float = spec(1.0, number(0.0))
+    """Ray backend: logical CPUs Ray reserves for each member actor (>= 0; placement only: a
+    member's XLA uses the threads it gets). The cluster must hold num_seeds x member_cpus."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -97,4 +109,4 @@ def check_population(config: TrainConfig) -> None:
         )
 
 
-__all__ = ["PBT_INITS", "PBTConfig", "check_population", "exploit_count"]
+__all__ = ["PBT_BACKENDS", "PBT_INITS", "PBTConfig", "check_population", "exploit_count"]

@@ -8,10 +8,11 @@
                  "host_env_params": {"map_size": 16}}}
 
 The learner is PPO (section `ppo`, model `model`); `envs.0.num_envs` host envs are split
-evenly over `num_actors` actor threads. With `host_env` null the host env is the task itself
-wrapped by `to_pettingzoo` (the round trip of a marlax env); with `host_env` set, that
-PettingZoo env is trained and the task entry only gives `num_envs` (the config format needs
-a marlax task in `envs`; its name is then not used).
+evenly over `num_actors` actors: threads of this process (`backend` "threads"), or Ray actors
+(`backend` "ray", `ray_max_restarts`, `ray_address`). With `host_env` null the host env is
+the task itself wrapped by `to_pettingzoo` (the round trip of a marlax env); with `host_env`
+set, that PettingZoo env is trained and the task entry only gives `num_envs` (the config
+format needs a marlax task in `envs`; its name is then not used).
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from marlax.config.validators import check_fields, integer, mapping, optional, spec, string
+from marlax.config.validators import (
+    check_fields,
+    choice,
+    integer,
+    mapping,
+    optional,
+    spec,
+    string,
+)
 from marlax.validate import require
 
 if TYPE_CHECKING:
@@ -27,6 +36,8 @@ if TYPE_CHECKING:
 
 PETTINGZOO_PREFIX = "pettingzoo:"
 """`host_env` names "pettingzoo:<module>": a module with `parallel_env(**host_env_params)`."""
+BACKENDS = ("threads", "ray")
+"""What runs the actors: threads of this process, or Ray actors (processes, any host)."""
 
 
 def _host_env_name(field: str, value: Any) -> str:
@@ -43,19 +54,28 @@ def _host_env_name(field: str, value: Any) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class SebulbaConfig:
-    """Actor threads stepping host envs, a learner running PPO's update on their rollouts."""
+    """Actors stepping host envs, a learner running PPO's update on their rollouts."""
 
     num_actors: int = spec(1, integer(1))
-    """Actor threads (>= 1); each owns `envs.0.num_envs / num_actors` host envs."""
+    """Actors (>= 1); each owns `envs.0.num_envs / num_actors` host envs."""
     queue_size: int = spec(1, integer(1))
-    """Rollouts each actor may have waiting for the learner (>= 1). The policy lag (learner
-    version - the version a rollout acted with) is at most queue_size + 1."""
+    """Rollouts each actor may have waiting for the learner (>= 1; backend "ray": calls in
+    flight per actor). The policy lag (learner version - the version a rollout acted with) is
+    at most queue_size + 1."""
     host_env: str | None = spec(None, optional(_host_env_name, "the task via to_pettingzoo"))
     """"pettingzoo:<module>" (e.g. "pettingzoo:magent2.environments.battle_v4"), built as
     `<module>.parallel_env(**host_env_params)`; null = the task `envs.0` through
     `to_pettingzoo` (the round trip of a marlax env)."""
     host_env_params: dict[str, Any] = spec({}, mapping())
     """Settings passed to `parallel_env` of `host_env`."""
+    backend: str = spec("threads", choice(BACKENDS))
+    """"threads": actor threads in this process; "ray": each actor a Ray actor (its own
+    process, on any host of a Ray cluster), needing `pip install 'marlax[serve]'`."""
+    ray_max_restarts: int = spec(3, integer(0))
+    """backend "ray": times Ray restarts one killed actor (>= 0) before the run stops."""
+    ray_address: str | None = spec(None, optional(string(), "$RAY_ADDRESS, else start Ray here"))
+    """backend "ray": the cluster to join ("host:port" of `ray start --head`); null = the
+    RAY_ADDRESS environment variable, else a new local Ray instance."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -104,4 +124,4 @@ def check_sebulba(config: TrainConfig) -> None:
     )
 
 
-__all__ = ["PETTINGZOO_PREFIX", "SebulbaConfig", "check_sebulba", "envs_per_actor"]
+__all__ = ["BACKENDS", "PETTINGZOO_PREFIX", "SebulbaConfig", "check_sebulba", "envs_per_actor"]

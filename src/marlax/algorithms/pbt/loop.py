@@ -7,7 +7,8 @@ As PPO's loop (`marlax.algorithms.ppo.loop`), plus the lineage: after each jitte
 exploit steps it made go to `lineage.jsonl`, each metrics line carries every member's
 hyperparameters (`pbt/<name>/<member>`), and `lineage.png` is redrawn at every checkpoint.
 The whole population (members, hyperparameters, interval sums, PBT's key) is checkpointed,
-so a resumed run ends bitwise equal to an uninterrupted one.
+so a resumed run ends bitwise equal to an uninterrupted one. With `pbt.backend = "ray"` the
+members train in Ray actors instead (`marlax.algorithms.pbt.ray_loop`), with the same files.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from marlax.algorithms.pbt.lineage import (
     member_metrics,
     plot_lineage,
 )
+from marlax.algorithms.pbt.ray_loop import train_ray_run
 from marlax.algorithms.pbt.trainer import PBTTrainer
 from marlax.algorithms.pbt.types import PBTState
 from marlax.config import TrainConfig
@@ -43,18 +45,19 @@ LEARNER_NAME = "pbt"
 _DIVERGENCE_HINT = "narrow pbt.learning_rate_range or lower ppo.max_grad_norm and resume"
 
 
-def train_run(
-    folder: RunFolder, config: TrainConfig, console: Console | None = None
-) -> LoopResult[PBTState]:
+def train_run(folder: RunFolder, config: TrainConfig, console: Console | None = None) -> LoopResult:
     """Train (or continue) the PBT run in `folder` to `ppo.total_env_steps` per member.
 
     Returns:
-        The host loop's result (scores are means over members).
+        The host loop's result (scores are means over members); its state is the `PBTState`,
+        or on the Ray backend the driver's `PopulationRecord`.
 
     Raises:
         TrainingDivergedError: a NaN/inf loss or parameter; the run is marked failed and its
             last good checkpoint kept.
     """
+    if config.pbt.backend == "ray":  # one Ray actor per member (marlax.algorithms.pbt.ray_loop)
+        return train_ray_run(folder, config, console)
     trainer = PBTTrainer(config)
     with Checkpointer(folder.checkpoint_dir) as checkpointer:
         state, done = start_or_resume(trainer, checkpointer, config.run.seed)

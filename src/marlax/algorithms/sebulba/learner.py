@@ -1,6 +1,6 @@
 """The learner's half: the actors' rollouts joined into one batch, then PPO's own GAE and epochs.
 
-    batch = join_rollouts([actor.take() for actor in actors])     # [T, B, N, ...] on the host
+    batch = join_rollouts(actors.take())                           # [T, B, N, ...] on the host
     state, losses = learn_step(networks, optimizer, ppo, state, batch)   # jitted by the trainer
 
 Nothing here is a second PPO: `advantages_and_targets`, `make_batch` and `learn` are PPO's
@@ -23,7 +23,7 @@ from flax import struct
 from marlax.algorithms.ppo.learn import LossMetrics, advantages_and_targets, learn, make_batch
 from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.types import Transition
-from marlax.algorithms.sebulba.actor import Rollout
+from marlax.algorithms.sebulba.rollout_worker import Rollout
 from marlax.config.schema import PPOConfig
 
 

@@ -16,6 +16,7 @@ from marlax.algorithms.common.checkpointed import all_finite
 from marlax.algorithms.common.checkpointed_run import train_checkpointed
 from marlax.algorithms.common.host_loop import LoopResult
 from marlax.algorithms.sebulba.learner import SebulbaState
+from marlax.algorithms.sebulba.ray_actors import import_ray
 from marlax.algorithms.sebulba.trainer import SebulbaTrainer
 from marlax.config import TrainConfig
 from marlax.runs.folder import RunFolder
@@ -30,12 +31,18 @@ def train_run(
 ) -> LoopResult[SebulbaState]:
     """Train (or continue) the run in `folder` to `ppo.total_env_steps` (whole updates).
 
-    The actor threads stop when the loop ends, however it ends (finished, signal, error).
+    The actors stop when the loop ends, however it ends (finished, signal, error), and Ray
+    too if the trainer started it.
 
     Raises:
         TrainingDivergedError: a NaN/inf loss or parameter; the run is marked failed and its
             last good checkpoint kept.
+        ConfigError: backend "ray" without Ray installed (before training starts), or
+            `ActorsLostError` (a Ray actor died more than `sebulba.ray_max_restarts` times; the
+            run is marked failed and its last checkpoint kept).
     """
+    if config.sebulba.backend == "ray":
+        import_ray()  # fail before the run starts when Ray is missing
     trainer = SebulbaTrainer(config)
     try:
         return train_checkpointed(
