@@ -144,8 +144,8 @@ def test_a_killed_process_ends_the_launch_and_the_run_resumes_exactly(trained, m
 
 
 def test_sigterm_to_the_launcher_stops_every_process_at_one_update(trained):
-    """Both processes stop after the same call, save one checkpoint together, exit 143, and
-    the run resumes to the uninterrupted parameters."""
+    """Both processes stop after the same call, save one checkpoint together, exit 0 (a clean
+    stop), and the run resumes to the uninterrupted parameters."""
     command = [sys.executable, "-m", "marlax.cli.app", "launch", "--local", "2", "--timeout"]
     command += ["240", "--", "train", "-c", "tiny.json", "--set", "run.name=stopped"]
     launcher = subprocess.Popen(
@@ -163,7 +163,7 @@ def test_sigterm_to_the_launcher_stops_every_process_at_one_update(trained):
         output, _ = launcher.communicate(timeout=HANG_LIMIT_S)
     finally:
         launcher.kill()
-    assert launcher.returncode == 128 + signal.SIGTERM, output
+    assert launcher.returncode == 0, output
     assert "[launch] passing SIGTERM on to every process" in output
     status = RunFolder(trained / "runs" / "stopped").read_status()
     assert status["state"] == "stopped", status
@@ -175,5 +175,34 @@ def test_sigterm_to_the_launcher_stops_every_process_at_one_update(trained):
     runs_dir = trained / "runs"
     for leaf, uninterrupted in zip(
         _params(runs_dir, "stopped"), _params(runs_dir, "two"), strict=True
+    ):
+        np.testing.assert_array_equal(leaf, uninterrupted)
+
+
+def test_sigterm_to_one_process_stops_cleanly_and_resumes(trained):
+    """One process: SIGTERM finishes the call, saves, marks the run stopped, exits 0; the
+    resumed run ends with the uninterrupted run's parameters."""
+    command = [sys.executable, "-m", "marlax.cli.app", "train", "-c", "tiny.json"]
+    command += ["--set", "run.name=stopped-one"]
+    process = subprocess.Popen(
+        command, cwd=trained, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        _wait_for_a_checkpoint(trained / "runs" / "stopped-one", [process], "train ended")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=HANG_LIMIT_S)
+    finally:
+        process.kill()
+    assert process.returncode == 0, output
+    assert "stopped stopped-one by SIGTERM" in output and "--resume stopped-one" in output
+    status = RunFolder(trained / "runs" / "stopped-one").read_status()
+    assert status["state"] == "stopped", status
+    assert status["update"] < NUM_UPDATES
+
+    resumed = _marlax(["train", "--resume", "stopped-one"], trained)
+    assert resumed.returncode == 0, resumed.stderr
+    runs_dir = trained / "runs"
+    for leaf, uninterrupted in zip(
+        _params(runs_dir, "stopped-one"), _params(runs_dir, "one"), strict=True
     ):
         np.testing.assert_array_equal(leaf, uninterrupted)

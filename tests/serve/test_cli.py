@@ -14,6 +14,8 @@ import pytest
         (["no-such-run"], "run"),
         (["some-run", "--host", "0.0.0.0"], "host"),
         (["some-run", "--replicas", "0"], "replicas"),
+        (["some-run", "--grpc-port", "9001"], "grpc_port"),  # gRPC binds [::]: token needed
+        (["some-run", "--grpc-port", "8000", "--token", "t"], "grpc_port"),  # the HTTP port
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, arguments, field):

@@ -1,5 +1,6 @@
 """`marlax.serve` on a real Ray Serve instance (one per module): answers equal the local
-policies, recurrent memory round-trips, and refusals are 4xx with a one-line reason."""
+policies, recurrent memory round-trips, and refusals are 4xx with a one-line reason; the
+gRPC face of the same server answers what HTTP answers."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def served(tmp_path_factory):
         runs=runs,
         runs_dir=runs_dir,
         port=free_port(),
+        grpc_port=free_port(),
         token=TOKEN,
         max_request_bytes=MAX_BYTES,
         max_agents=12,
@@ -170,3 +172,78 @@ def test_unknown_routes_and_methods_are_refused(client):
     with pytest.raises(ServeError) as wrong_method:
         client.request("GET", "/v1/act")
     assert (missing.value.status, wrong_method.value.status) == (404, 405)
+
+
+# ---- gRPC (the same server's `marlax.serve.v1.Policy`) ------------------------------------------
+
+
+@pytest.fixture
+def grpc_client(served):
+    from marlax.serve.grpc_client import GrpcServeClient
+
+    server, _, _ = served
+    client = GrpcServeClient(f"127.0.0.1:{server.settings.grpc_port}", token=TOKEN, retries=0)
+    yield client
+    client.close()
+
+
+def test_grpc_info_equals_the_http_info(client, grpc_client):
+    info, reply = client.info(), grpc_client.info()
+    assert (reply.env, reply.num_agents, reply.rule) == (info["env"], 3, info["rule"])
+    assert list(reply.observation_shape) == info["observation"]["shape"]
+    assert (reply.discrete, reply.action_size) == (True, 5)
+    assert list(reply.members) == info["members"]
+    shapes = {name: [list(s.dims) for s in v.leaves] for name, v in reply.memory_shapes.items()}
+    assert shapes == info["memory_shapes"]
+
+
+def test_grpc_act_equals_http_act_step_by_step_with_recurrent_memory(client, grpc_client):
+    observations = observation_stream(5, seed=4)
+    http_memory = grpc_memory = None
+    for obs in observations:
+        http = client.act(obs, memory=http_memory, probabilities=True)
+        grpc = grpc_client.act(obs, memory=grpc_memory, probabilities=True)
+        http_memory, grpc_memory = http["memory"], grpc["memory"]
+        assert grpc["actions"].tolist() == http["actions"]
+        np.testing.assert_allclose(grpc["probabilities"], http["probabilities"], atol=1e-6)
+        for name, leaves in http_memory.items():
+            for grpc_leaf, http_leaf in zip(grpc_memory[name], leaves, strict=True):
+                np.testing.assert_allclose(grpc_leaf, http_leaf, atol=1e-6)
+    assert grpc["members_used"] == http["members_used"] and grpc["rule"] == http["rule"]
+
+
+def test_grpc_batch_and_mask_equal_http(client, grpc_client):
+    observations = observation_stream(3, seed=5)
+    mask = np.ones((3, 3, 5), bool)
+    mask[:, :, 0] = False
+    http = client.act(observations, legal_action_mask=mask, reset=[True, True, True])
+    grpc = grpc_client.act(observations, legal_action_mask=mask, reset=[True, True, True])
+    assert grpc["actions"].tolist() == http["actions"]
+    assert (grpc["actions"] != 0).all()
+
+
+def test_grpc_refusals_are_status_codes_with_a_one_line_detail(served, grpc_client):
+    import grpc
+
+    from marlax.serve.grpc_client import GrpcServeClient, GrpcServeError
+
+    server, _, _ = served
+    address = f"127.0.0.1:{server.settings.grpc_port}"
+    refusals = []
+    for token in (None, "wrong-token"):
+        with pytest.raises(GrpcServeError) as refused:
+            GrpcServeClient(address, token=token, retries=0).act(observation_stream(1)[0])
+        refusals.append(refused.value)
+    with pytest.raises(GrpcServeError) as bad_shape:
+        grpc_client.act(np.zeros((2, 18), np.float32))
+    with pytest.raises(GrpcServeError) as oversized:
+        grpc_client.act(np.zeros((1, 3, 18), np.float32), members=["x" * MAX_BYTES])
+    codes = [error.code for error in (*refusals, bad_shape.value, oversized.value)]
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 2 + [
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ]
+    assert refusals[0].details.startswith("authorization: ")
+    assert bad_shape.value.details.startswith("observations: shape ")
+    for error in (*refusals, bad_shape.value, oversized.value):
+        assert "\n" not in error.details and "Traceback" not in error.details

@@ -24,6 +24,11 @@ def serve_command(
     replicas: int = typer.Option(1, "--replicas", help="Replicas of every deployment (>= 1)."),
     rule: str = typer.Option("soft_vote", "--rule", help="soft_vote or average (several runs)."),
     port: int = typer.Option(8000, "--port", help="HTTP port."),
+    grpc_port: int | None = typer.Option(
+        None,
+        "--grpc-port",
+        help="Also answer gRPC (marlax.serve.v1.Policy) on this port; needs --token.",
+    ),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to bind; anything but loopback needs --token."
     ),
@@ -54,6 +59,7 @@ def serve_command(
         rule=rule,
         host=host,
         port=port,
+        grpc_port=grpc_port,
         token=token,
         max_request_bytes=max_request_bytes,
         max_agents=max_agents,
@@ -77,6 +83,8 @@ def _serve_until_signal(settings: ServeSettings, ray_init: dict) -> None:
         members = ", ".join(server.spec.members)
         console.print(f"serving {members} ({server.spec.env_name}) at [bold]{server.url}[/bold]")
         console.print(f"  POST {server.url}/v1/act   GET {server.url}/v1/info   (Ctrl-C stops)")
+        if settings.grpc_port is not None:
+            console.print(f"  gRPC marlax.serve.v1.Policy/Act, /Info on port {settings.grpc_port}")
         while not stop.wait(0.5):  # wake up now and then: signals are handled between waits
             continue
         console.print("stopping")

@@ -8,7 +8,6 @@ prints and writes the run's files.
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,7 +112,9 @@ def _is_primary() -> bool:
 def _report(console: Console, name: str, config: Any, result: Any) -> None:
     """The closing lines: returns reached (or that no episode ended), or how to resume.
 
-    A run stopped by SIGINT/SIGTERM exits with 128 + the signal's number, as shells expect.
+    A run stopped by SIGINT/SIGTERM has saved its checkpoint and marked itself `stopped`:
+    that is a clean end, so the command exits 0 (a scheduler's requeue reads the run's
+    status, not the exit code; `marlax launch` then also exits 0).
     """
     runs_dir_option = f" --runs-dir {config.run.runs_dir}" if config.run.runs_dir != "runs" else ""
     if result.stopped_by is not None:
@@ -122,7 +123,7 @@ def _report(console: Console, name: str, config: Any, result: Any) -> None:
             f"env-steps per seed (checkpoint saved); resume: "
             f"marlax train --resume {name}{runs_dir_option}"
         )
-        sys.exit(128 + signal.Signals[result.stopped_by].value)
+        return
     console.print(
         f"finished [bold]{name}[/bold]: {result.env_steps:,} env-steps per seed, "
         + _describe_returns(result.final_score, result.best_score, result.env_steps)

@@ -113,8 +113,13 @@ def start_serving(settings: ServeSettings, *, ray_init: dict[str, Any] | None = 
 
     if not ray.is_initialized():
         _require_free_port(settings.host, settings.port)
+        if settings.grpc_port is not None:
+            _require_free_port("0.0.0.0", settings.grpc_port, "grpc_port")
         ray.init(**(ray_init or {}))
-    serve.start(http_options={"host": settings.host, "port": settings.port})
+    serve.start(
+        http_options={"host": settings.host, "port": settings.port},
+        grpc_options=grpc_options(settings),
+    )
     serve.run(
         build_app(settings, spec),
         name=settings.app_name,
@@ -123,6 +128,22 @@ def start_serving(settings: ServeSettings, *, ray_init: dict[str, Any] | None = 
         logging_config={"enable_access_log": False, "log_level": "WARNING"},
     )
     return Server(settings, spec)
+
+
+GRPC_SERVICER = "marlax.serve.proto.policy_pb2_grpc.add_PolicyServicer_to_server"
+"""The import path Ray Serve's gRPC proxy adds the `marlax.serve.v1.Policy` service with."""
+
+
+def grpc_options(settings: ServeSettings) -> dict[str, Any] | None:
+    """Ray Serve's `grpc_options` (None: no gRPC proxy). Reflection stays off: the service
+    is described by `proto/policy.proto`, shipped with marlax."""
+    if settings.grpc_port is None:
+        return None
+    return {
+        "port": settings.grpc_port,
+        "grpc_servicer_functions": [GRPC_SERVICER],
+        "enable_reflection": False,
+    }
 
 
 def stop_serving() -> None:
@@ -135,7 +156,7 @@ def stop_serving() -> None:
         ray.shutdown()
 
 
-def _require_free_port(host: str, port: int) -> None:
+def _require_free_port(host: str, port: int, field: str = "port") -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         # as the HTTP server will: a port in TIME_WAIT from a previous server is free
@@ -143,4 +164,4 @@ def _require_free_port(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as error:
-            raise ConfigError("port", port, f"a free port on {host} ({error.strerror})") from None
+            raise ConfigError(field, port, f"a free port on {host} ({error.strerror})") from None

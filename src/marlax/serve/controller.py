@@ -21,6 +21,11 @@ as down, the others' answer is the answer and its memory comes back as it was se
 every asked member is down the answer is 503. Refusals are one JSON line
 `{"error": "<field>: <reason>", "field": "<field>"}` with status 400, 401, 404, 405, 413 or
 422; anything unexpected is a 500 with a one-line reason, never a traceback.
+
+With a gRPC port, the same class answers the `marlax.serve.v1.Policy` service (`Act`, `Info`;
+`proto/policy.proto`): the token comes as `authorization: Bearer <token>` metadata, the
+request goes through the HTTP parser (`marlax.serve.grpc_messages`), and refusals are gRPC
+status codes with the same one-line detail.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import numpy as np
 
 from marlax.serve.combine import combine_scores
 from marlax.serve.guard import check_declared_size, check_token, read_limited
-from marlax.serve.schema import ActRequest, RequestError, parse_act_request
+from marlax.serve.schema import ActRequest, RequestError, parse_act_fields, parse_act_request
 from marlax.serve.settings import ServeSettings
 from marlax.serve.spec import ModelSpec
 
@@ -71,6 +76,29 @@ class Controller:
             status, answer = 500, {"error": f"internal error: {type(error).__name__}"}
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(answer, status_code=status, headers=headers)
+
+    async def Act(self, request: Any, grpc_context: Any = None) -> Any:  # noqa: N802 - gRPC name
+        """Answer one gRPC `Act` (a `policy_pb2.ActRequest`) with an `ActReply`."""
+        from marlax.serve import grpc_messages
+
+        async def _act() -> Any:
+            _check_grpc_request(grpc_context, self.settings, request.ByteSize())
+            fields = grpc_messages.request_fields(request)
+            act_request = parse_act_fields(fields, self.spec, self.settings.max_agents)
+            answer = await self.answer(act_request)
+            return grpc_messages.act_reply(answer, self.spec.discrete)
+
+        return await _grpc_answer(_act(), grpc_context, "ActReply")
+
+    async def Info(self, request: Any, grpc_context: Any = None) -> Any:  # noqa: N802 - gRPC name
+        """Answer one gRPC `Info` with an `InfoReply`."""
+        from marlax.serve import grpc_messages
+
+        async def _info() -> Any:
+            _check_grpc_request(grpc_context, self.settings, request.ByteSize())
+            return grpc_messages.info_reply(self.spec, self.settings.rule)
+
+        return await _grpc_answer(_info(), grpc_context, "InfoReply")
 
     async def _route(self, request: Any) -> dict[str, Any]:
         check_token(request.headers.get("authorization"), self.settings.token)
@@ -131,6 +159,33 @@ class Controller:
             scores, alive, rule=self.settings.rule, discrete=self.spec.discrete
         )
         return np.asarray(actions), np.asarray(probabilities)
+
+
+def _check_grpc_request(grpc_context: Any, settings: ServeSettings, size: int) -> None:
+    """The token (`authorization` metadata) and the size limit, as HTTP checks them."""
+    metadata = dict(grpc_context.invocation_metadata()) if grpc_context is not None else {}
+    check_token(metadata.get("authorization"), settings.token)
+    if size > settings.max_request_bytes:
+        raise RequestError(413, "body", f"{size} bytes; the limit is {settings.max_request_bytes}")
+
+
+async def _grpc_answer(answering: Any, grpc_context: Any, reply_name: str) -> Any:
+    """Await a gRPC answer; a refusal sets the status code and one-line detail instead."""
+    from marlax.serve import grpc_messages
+    from marlax.serve.proto import policy_pb2
+
+    try:
+        return await answering
+    except RequestError as error:
+        code, detail = grpc_messages.grpc_code(error.status), str(error)
+    except Exception as error:  # the client gets one line; the replica log keeps the rest
+        logger.exception("marlax serve: gRPC request failed")
+        code = grpc_messages.grpc_code(500)
+        detail = f"internal error: {type(error).__name__}"
+    if grpc_context is not None:
+        grpc_context.set_code(code)
+        grpc_context.set_details(detail)
+    return getattr(policy_pb2, reply_name)()
 
 
 def _require_method(method: str, expected: str) -> None:

@@ -73,7 +73,12 @@ class ActRequest:
 
 def parse_act_request(body: bytes, spec: ModelSpec, max_agents: int) -> ActRequest:
     """The checked `ActRequest` of a request body (RequestError when it is refused)."""
-    fields = _json_object(body)
+    return parse_act_fields(_json_object(body), spec, max_agents)
+
+
+def parse_act_fields(fields: dict[str, Any], spec: ModelSpec, max_agents: int) -> ActRequest:
+    """The checked `ActRequest` of a request's fields, as JSON decodes them (nested lists,
+    numbers, bools, None); gRPC requests arrive here too (`marlax.serve.grpc_messages`)."""
     unknown = sorted(set(fields) - set(REQUEST_FIELDS))
     if unknown:
         raise RequestError(422, unknown[0], f"unknown field (known: {', '.join(REQUEST_FIELDS)})")

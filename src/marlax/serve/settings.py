@@ -48,6 +48,9 @@ class ServeSettings:
     """Address the HTTP proxy binds; anything but loopback needs a token."""
     port: int = spec(8000, integer(1))
     """TCP port of the HTTP proxy (<= 65535)."""
+    grpc_port: int | None = spec(None, optional(integer(1), "no gRPC"))
+    """TCP port of Ray Serve's gRPC proxy (service `marlax.serve.v1.Policy`); None: HTTP only.
+    Ray Serve 2.60 binds it on every interface ([::]), so it needs a token."""
     token: str | None = spec(None, optional(string(forbidden=" \t\r\n"), "no token"))
     """Bearer token every request must carry (`Authorization: Bearer <token>`)."""
     max_request_bytes: int = spec(1 << 20, integer(64))
@@ -69,6 +72,18 @@ class ServeSettings:
         require(
             self.route_prefix.startswith("/"), "route_prefix", self.route_prefix, "a path '/...'"
         )
+        if self.grpc_port is not None:
+            require(
+                self.grpc_port <= 65535, "grpc_port", self.grpc_port, "a TCP port in [1, 65535]"
+            )
+            require(self.grpc_port != self.port, "grpc_port", self.grpc_port, "not the HTTP port")
+            if self.token is None:
+                # Ray Serve's gRPC proxy has no host option: it listens on [::]
+                raise ConfigError(
+                    "grpc_port",
+                    self.grpc_port,
+                    f"a --token (or {TOKEN_ENV}) too: Ray Serve binds gRPC on every interface",
+                )
         if self.token is None and not is_loopback(self.host):
             raise ConfigError(
                 "host",
