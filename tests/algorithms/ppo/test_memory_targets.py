@@ -46,16 +46,17 @@ def test_grid_return_mlp_finds_the_treasure_on_every_seed() -> None:
 
 
 @pytest.mark.slow
-def test_grid_return_gru_finds_the_treasure_on_two_of_three_seeds() -> None:
-    """`configs/grid_return.json` (GRU 128, lr 3e-4, entropy 0.03), 3 seeds, 0.2M env steps:
-    measured 8.20, 0.24, 6.41, i.e. 2 of 3 seeds solved (>= 1.5, see the MLP test). The issue's
-    target is every seed: seed index 1 has stayed at random level for every memory model and
-    setting tried (BENCHMARKS.md), so this pins what is reached, not the target."""
+def test_grid_return_gru_finds_the_treasure_on_every_seed() -> None:
+    """`configs/grid_return.json` (GRU 128, lr 3e-4, entropy 0.03, 128 envs), 3 seeds, 0.4M
+    env steps: measured 8.15, 6.26, 7.71 finds per agent, every seed solved (>= 1.5, see the
+    MLP test). With 32 envs the same budget solved 2 of 3 (9.86, 0.15, 7.37): seed index 1
+    needs the larger batch (16 minibatches of 8 envs' sequences instead of 2)."""
     learning = _learning_module()
     cell = {cell.label: cell for cell in learning.CELLS}["grid_return"]
     row = learning.run_cell(cell, 1.0, num_seeds=SEEDS, seed=0)[0]
-    trained = np.sort(np.asarray(row["trained"]))
-    assert (trained[1:] >= 1.5).all(), trained
+    trained = np.asarray(row["trained"])
+    assert (trained >= 1.5).all(), trained
+    assert np.mean(trained) >= 5.0, trained  # measured mean 7.37
 
 
 @pytest.mark.slow
