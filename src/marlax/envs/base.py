@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from marlax.envs.spaces import Discrete, Space
+from marlax.errors import ConfigError
 
 Info = dict[str, jax.Array]
 StepResult = tuple[jax.Array, Any, jax.Array, jax.Array, Info]
@@ -106,3 +107,25 @@ class Env(abc.ABC):
         """What a centralised critic sees: f32[S]. Default: all agents' observations."""
         del state
         return obs.reshape(-1).astype(jnp.float32)
+
+    # ---- many-agent worlds (coverage, battle): what policies and wrappers may read ----
+    def alive(self, state: Any) -> jax.Array:
+        """Agents still in the episode, bool[N]. Default: every agent, always.
+
+        Envs where agents die (battle) keep a dead agent's slot: its observation is zero,
+        its reward 0, only its no-op action legal, and `alive` False until the episode ends.
+        """
+        del state
+        return jnp.ones((self.num_agents,), dtype=bool)
+
+    def agent_positions(self, state: Any) -> jax.Array:
+        """Where each agent is, f32[N, 2] in the env's own units (neighbourhoods, mean field)."""
+        del state
+        name = self.name or type(self).__name__
+        raise ConfigError("env", name, "an env with agent positions (coverage, battle)")
+
+    def tasks(self, state: Any) -> tuple[jax.Array, jax.Array]:
+        """The team's tasks an assignment layer assigns agents to: (f32[M, F], valid bool[M])."""
+        del state
+        name = self.name or type(self).__name__
+        raise ConfigError("env", name, "an env that exposes tasks (coverage, simple_spread)")
