@@ -63,6 +63,21 @@ KEYMAPS: dict[str, KeyMap] = {
     "nback": KeyMap((("n", 0), ("m", 1)), default=0),
     # mpe2 order: 0 no-op, 1 left (-x), 2 right (+x), 3 down (-y), 4 up (+y)
     "simple_spread": KeyMap((("left", 1), ("right", 2), ("down", 3), ("up", 4)), default=0),
+    "coverage": KeyMap((("left", 1), ("right", 2), ("down", 3), ("up", 4)), default=0),
+    # magent2's ids: 6 stay, 2/10/5/7 one cell up/down/left/right on screen, 13-20 attacks
+    "battle": KeyMap(
+        (
+            ("up", 10),
+            ("right", 7),
+            ("down", 2),
+            ("left", 5),
+            ("w", 19),
+            ("d", 17),
+            ("s", 14),
+            ("a", 16),
+        ),
+        default=6,
+    ),
     # 0 wait, 1 left, 2 right, 3 up (y+1), 4 down
     "energy_flow": KeyMap((("left", 1), ("right", 2), ("up", 3), ("down", 4)), default=0),
 }
