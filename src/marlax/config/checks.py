@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+import jax
 import numpy as np
 
 from marlax.config.actor_critic import OFF_POLICY_ALGORITHMS, check_off_policy
@@ -17,6 +18,7 @@ from marlax.config.validators import check_setting_names
 from marlax.envs.base import Env
 from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
+from marlax.models.coordinated import make_coordination
 from marlax.models.registry import ENCODERS, encoder_for_space, make_model_for_spaces
 from marlax.validate import require
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from marlax.config.schema import TrainConfig
 
 MAX_LISTED_DIVISOR = 64
+TEAM_ALGORITHMS = ("ppo", "pbt", "rl2")
+"""Learners that keep teams together in the learning pass (`model.coordination`)."""
 _MODULE_FIELDS = ("parent", "name")
 
 
@@ -117,6 +121,7 @@ def check_model(config: TrainConfig, envs: list[Env]) -> None:
                 encoder_settings=model.encoder,
                 log_std_init=model.log_std_init,
                 graph=model.graph,  # checked by marlax.models.graph.read_graph
+                coordination=model.coordination,
                 **model.core,
             )
         except ConfigError as error:
@@ -130,14 +135,53 @@ def check_model(config: TrainConfig, envs: list[Env]) -> None:
                 ) from None
             field = error.field if error.field.startswith("model.") else f"model.{error.field}"
             raise ConfigError(field, error.value, error.expected) from None
+    check_coordination(config, envs)
+
+
+def check_coordination(config: TrainConfig, envs: list[Env]) -> None:
+    """`model.coordination` needs a learner that keeps teams together, no next-observation
+    head, and, for an assignment to tasks, envs that expose tasks (`Env.tasks`)."""
+    coordination = config.model.coordination
+    if coordination is None:
+        return
+    require(
+        config.algorithm in TEAM_ALGORITHMS,
+        "model.coordination",
+        coordination,
+        f"null for algorithm {config.algorithm!r} (coordinated policies train under "
+        f"{', '.join(TEAM_ALGORITHMS)})",
+    )
+    require(
+        not config.model.next_obs_head,
+        "model.next_obs_head",
+        True,
+        "false with model.coordination",
+    )
+    if not make_coordination(coordination).uses_tasks:
+        return
+    for index, env in enumerate(envs):
+        try:
+            _, state = jax.eval_shape(env.reset, jax.random.key(0))
+            jax.eval_shape(env.tasks, state)
+        except ConfigError:
+            raise ConfigError(
+                f"envs.{index}.name",
+                config.envs[index].name,
+                f"an env that exposes tasks (Env.tasks) for model.coordination kind "
+                f"{coordination.get('kind')!r}",
+            ) from None
 
 
 def minibatch_batch(config: TrainConfig, max_agents: int) -> tuple[int, str]:
     """The batch the learner splits into minibatches, and what it counts.
 
     Recurrent models split whole sequences (total_num_envs x max_agents); "mlp" splits
-    samples (rollout_length x total_num_envs x max_agents).
+    samples (rollout_length x total_num_envs x max_agents). With `model.coordination` the
+    agents of a team stay together: the batch counts teams (total_num_envs sequences, or
+    rollout_length x total_num_envs team-steps for "mlp").
     """
+    if config.model.coordination is not None:
+        return _team_batch(config)
     sequences = config.total_num_envs * max_agents
     if config.model.name != "mlp" or config.model.graph is not None:
         return sequences, (
@@ -148,6 +192,21 @@ def minibatch_batch(config: TrainConfig, max_agents: int) -> tuple[int, str]:
     return samples, (
         f"{samples} samples (rollout_length {config.ppo.rollout_length} x total_num_envs "
         f"{config.total_num_envs} x max_agents {max_agents})"
+    )
+
+
+def _team_batch(config: TrainConfig) -> tuple[int, str]:
+    """`minibatch_batch` for a team-coupled model: whole teams, never single agents."""
+    teams = config.total_num_envs
+    if config.model.name != "mlp":
+        return teams, (
+            f"{teams} team sequences (total_num_envs {teams}; a coordinated recurrent model "
+            "splits whole teams)"
+        )
+    steps = config.ppo.rollout_length * teams
+    return steps, (
+        f"{steps} team-steps (rollout_length {config.ppo.rollout_length} x total_num_envs "
+        f"{teams}; a coordinated model splits whole teams)"
     )
 
 

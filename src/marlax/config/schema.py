@@ -45,6 +45,7 @@ from marlax.envs.base import Env
 from marlax.envs.registry import is_env_name, list_envs, make
 from marlax.envs.wrappers.trial import TrialEnv
 from marlax.errors import ConfigError
+from marlax.models.coordinated import make_coordination
 from marlax.models.registry import CORES, list_models
 from marlax.validate import require
 
@@ -160,10 +161,24 @@ class ModelConfig:
     `ppo.next_obs_coef` x its squared error; `marlax adapt` then adapts the head and the
     trunk's normalisation layers at test time. Vector observations only; the trunk needs a
     normalisation layer (`encoder.layer_norm: true`, or a transformer, ssm or s5 core)."""
+    coordination: dict[str, Any] | None = spec(
+        None, optional(mapping(), "agents that never see each other")
+    )
+    """Agents of a team that coordinate inside the policy (`marlax.models.coordinated`): after
+    the core, {"kind": "consensus", "features", "sigma", "max_iters"} gives each agent the
+    robust consensus of its team's embeddings; {"kind": "assignment", "embedding_dim",
+    "temperature", "num_iterations"} softly assigns agents to the env's tasks
+    (`env.tasks(state)`) by Sinkhorn and gives each its assigned task's embedding;
+    {"kind": "pipeline", "complexity_dim", "embedding_dim", "consensus_sigma", "temperature",
+    "num_iterations", "consensus_iters", "use_tasks"} runs the whole
+    `TensorConsensusPipeline`. PPO then learns on whole teams (`ppo.num_minibatches` divides
+    the number of teams). None = every agent on its own (the default)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
         check_setting_names("core", self.core, checks.module_settings(CORES[self.name]))
+        if self.coordination is not None:
+            make_coordination(self.coordination)  # checks the kind and its settings
 
 
 @dataclass(frozen=True, kw_only=True)

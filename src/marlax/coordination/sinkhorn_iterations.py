@@ -21,7 +21,7 @@ import jax.numpy as jnp
 # Finite stand-in for log(0): keeps every branch of `jnp.where` finite, so no 0 * inf in grads.
 NEG = -1e30
 TINY = 1e-30
-_SUM_FLOOR = 1e-38
+_SUM_FLOOR = TINY  # 1e-38 would be a float32 subnormal: XLA:CPU flushes it to 0 (NaN grads)
 
 
 class SinkhornSettings(NamedTuple):
@@ -73,8 +73,8 @@ def _shifted_update(utility, f, g, log_marginal, mask, eps, axis):
     log P = (U + f + g) / eps is bounded above once the potentials come from an update
     (rows sum to a_i, columns to b_j), so exp never overflows and the sum needs no max:
     one pass over N x M instead of two. The potential of `axis` (0: g, 1: f) moves by
-    eps (log marginal - log of the current sums); an underflowed sum (< 1e-38) moves it by a
-    bounded step of at most 87 eps instead of infinity.
+    eps (log marginal - log of the current sums); an underflowed sum (< 1e-30) moves it by a
+    bounded step of at most ~69 eps instead of infinity.
     """
     total = jnp.sum(jnp.exp((utility + f[:, None] + g[None, :]) * (1.0 / eps)), axis=axis)
     old = g if axis == 0 else f

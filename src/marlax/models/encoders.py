@@ -177,6 +177,7 @@ class GridEncoder(nn.Module):
             raise ValueError(
                 f"GridEncoder expects obs [..., V, V, {num_channels}], got shape {obs.shape}"
             )
+        obs = obs.astype(jnp.int32)  # u8/i8 id grids: ids and table offsets overflow bytes
         activation = ACTIVATIONS[self.activation]
         tables = self._tables()
         strides = self.conv_strides
@@ -199,7 +200,7 @@ class GridEncoder(nn.Module):
                 cells, (), (), self.kernel_size, self.output_size, activation
             )
         # a one-hot row of an out-of-table id is all zero: flag it instead of hiding it
-        high = jnp.asarray(self.vocab_sizes, obs.dtype)
+        high = jnp.asarray(self.vocab_sizes, jnp.int32)
         valid = jnp.all((obs >= 0) & (obs < lead_axes(high, obs.ndim - 1)), axis=(-3, -2, -1))
         return jnp.where(valid[..., None], features, jnp.nan)
 
@@ -260,8 +261,14 @@ class ImageEncoder(nn.Module):
 
 
 def _as_float(obs: jax.Array) -> jax.Array:
-    """Float observations as they are (f32, or bf16 under a bf16 model); others as f32."""
-    return obs if jnp.issubdtype(obs.dtype, jnp.floating) else obs.astype(jnp.float32)
+    """Float observations as they are (f32, or bf16 under a bf16 model); u8 images as
+    intensities / 255 (so a u8 env and its float variant, bytes / 255, give equal features);
+    other integers as f32."""
+    if jnp.issubdtype(obs.dtype, jnp.floating):
+        return obs
+    if obs.dtype == jnp.uint8:
+        return obs.astype(jnp.float32) * jnp.float32(1.0 / 255.0)
+    return obs.astype(jnp.float32)
 
 
 def _require_strides(strides: tuple[int, ...] | None, conv_channels: tuple[int, ...]) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
+from marlax.models.coordinated import CoordinatedModel, make_coordination
 from marlax.models.encoders import GridEncoder, ImageEncoder, VectorEncoder
 from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.gru import GRUCore
@@ -74,6 +75,7 @@ def make_model(
     members: Members | None = None,
     space_defaults: Mapping[str, Mapping[str, Any]] | None = None,
     next_obs_size: int | None = None,
+    coordination: Mapping[str, Any] | None = None,
     **core_settings: Any,
 ) -> RecurrentModel | GraphModel:
     """A `RecurrentModel` with the named memory core, or a `GraphModel` when `graph` is set.
@@ -100,6 +102,9 @@ def make_model(
             `vocab_sizes`); the node's own settings win.
         next_obs_size: D of a vector observation, to add a self-supervised `NextObsHead`
             predicting it (`marlax.models.next_obs`); None for no such head.
+        coordination: None for agents that never see each other, or {"kind": "consensus" |
+            "assignment" | "pipeline", **settings} for a `CoordinatedModel` whose agents
+            coordinate across the last batch axis (`marlax.models.coordinated`).
         **core_settings: fields of the core (e.g. `hidden_size` for "gru", `context_length`,
             `num_layers`, `num_heads`, `d_model` for "transformer").
 
@@ -110,6 +115,7 @@ def make_model(
     require(encoder in ENCODERS, "model.encoder", encoder, f"one of {sorted(ENCODERS)}")
     if graph is not None:
         require(next_obs_size is None, "model.next_obs_head", True, "false with model.graph")
+        require(coordination is None, "model.coordination", coordination, "null with model.graph")
         _require_no_plain_settings(name, encoder_settings, core_settings)
         head = {"num_actions": num_actions, "continuous": continuous, "value_bins": value_bins}
         defaults = {"head": {"log_std_init": log_std_init, "policy_init_scale": policy_init_scale}}
@@ -128,6 +134,15 @@ def make_model(
     next_obs = None
     if next_obs_size is not None:
         next_obs = NextObsHead(next_obs_size, num_actions, continuous)
+    if coordination is not None:
+        require(next_obs is None, "model.next_obs_head", True, "false with model.coordination")
+        try:
+            layer = make_coordination(coordination)
+        except ConfigError as error:
+            raise ConfigError(f"model.{error.field}", error.value, error.expected) from None
+        return CoordinatedModel(
+            encoder=encoder_module, core=core_module, head=head, dtype=dtype, coordination=layer
+        )
     return RecurrentModel(
         encoder=encoder_module, core=core_module, head=head, dtype=dtype, next_obs=next_obs
     )
@@ -150,7 +165,7 @@ def encoder_for_space(observation_space: Space) -> str:
     """The `ENCODERS` name for one agent's observation space.
 
     A rank-1 float `Box` gets "vector", a rank-3 integer `Box` "grid" (ids), a rank-3 float
-    `Box` "image".
+    `Box` or a u8 `Box` with high 255 (byte intensities, e.g. `battle`) "image".
 
     Raises:
         ConfigError: on `observation_space` for any other space.
@@ -158,6 +173,10 @@ def encoder_for_space(observation_space: Space) -> str:
     if isinstance(observation_space, Box) and len(observation_space.shape) in (1, 3):
         integer_obs = np.issubdtype(np.dtype(observation_space.dtype), np.integer)
         if len(observation_space.shape) == 3:
+            if np.dtype(observation_space.dtype) == np.uint8 and np.all(
+                np.asarray(observation_space.high) == 255
+            ):
+                return "image"  # 0..255 intensities, not ids
             return "grid" if integer_obs else "image"
         if not integer_obs:
             return "vector"

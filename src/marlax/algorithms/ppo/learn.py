@@ -4,6 +4,9 @@ Every (env, agent) pair of the rollout is one sequence of T steps. Recurrent mod
 whole sequences, replayed from the memory they had when the rollout began (episode starts inside
 a sequence reset the memory, as when acting). Feed-forward models learn on shuffled single steps
 (the T * B * N samples are laid out as 1-step sequences). Minibatches split the sequence axis.
+A team-coupled model (`model.coordination`) learns on whole teams instead: every leaf keeps the
+agent axis after the sequence axis, [T, K, N, ...], and minibatches split teams
+(`marlax.algorithms.ppo.teams`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from marlax.algorithms.common.losses import (
 )
 from marlax.algorithms.common.shuffle import permutation
 from marlax.algorithms.ppo.networks import Networks, Params
+from marlax.algorithms.ppo.teams import team_layout, team_weight
 from marlax.algorithms.ppo.types import HyperparamOverrides, RunnerState, Transition
 from marlax.config.schema import PPOConfig
 from marlax.models.heads import distribution
@@ -101,13 +105,24 @@ def make_batch(
     agent_valid: jax.Array,
     actor_carry: Any,
     critic_carry: Any,
+    *,
+    teams: bool | None = None,
 ) -> Batch:
-    """Flatten [T, B, N] to [T, K]: K = B * N sequences, or K = T * B * N single steps (mlp).
+    """Flatten [T, B, N] to [T, K]: K = B * N sequences, or K = T * B * N single steps (mlp);
+    or, for a team-coupled model, keep the teams whole (`marlax.algorithms.ppo.teams`): leaves
+    [T, K, N, ...] with K = B team sequences, or K = T * B team-steps (mlp).
 
     Args:
-        agent_valid: bool[B, N]; actor_carry, critic_carry: [B, N, ...] memory at rollout start.
+        agent_valid: bool[B, N] (or bool[T, B, N]); actor_carry, critic_carry: [B, N, ...]
+            memory at rollout start.
+        teams: force the team layout (True) or the flat one (False); None = the team layout
+            exactly when `networks.team_coupled`.
     """
     steps, envs, agents = advantages.shape
+    if networks.team_coupled if teams is None else teams:
+        return _team_batch(
+            networks, transitions, advantages, targets, agent_valid, actor_carry, critic_carry
+        )
     weight = jnp.broadcast_to(agent_valid.astype(jnp.float32), advantages.shape)
     next_obs = next_obs_weight = None
     if networks.next_obs_head:
@@ -125,6 +140,29 @@ def make_batch(
         actor_carry, critic_carry = jax.tree.map(
             lambda x: x.reshape(count, *x.shape[2:]), (actor_carry, critic_carry)
         )
+    return data.replace(actor_carry=actor_carry, critic_carry=critic_carry)
+
+
+def _team_batch(
+    networks: Networks,
+    transitions: Transition,
+    advantages: jax.Array,
+    targets: jax.Array,
+    agent_valid: jax.Array,
+    actor_carry: Any,
+    critic_carry: Any,
+) -> Batch:
+    """`make_batch`'s team layout: leaves [T, K, N, ...], carries [K, N, ...]."""
+    steps, envs, agents = advantages.shape
+    weight = team_weight(agent_valid, getattr(transitions, "team", None), advantages.shape)
+    next_obs = next_obs_weight = None
+    if networks.next_obs_head:
+        next_obs, has_next = next_observations(transitions)
+        next_obs_weight = weight * has_next
+    data = Batch(transitions, advantages, targets, weight, None, None, next_obs, next_obs_weight)
+    data = team_layout(data, networks.feed_forward)
+    if networks.feed_forward:
+        actor_carry, critic_carry = networks.initialize_carry((steps * envs, agents))
     return data.replace(actor_carry=actor_carry, critic_carry=critic_carry)
 
 
@@ -193,7 +231,14 @@ def ppo_loss(
     clip_eps = ppo.clip_eps if overrides is None else overrides.clip_eps
     t = batch.transition
     policy_output, value, predicted = networks.replay(
-        params, batch.actor_carry, batch.critic_carry, t.model_obs, t.critic_obs, t.reset, t.action
+        params,
+        batch.actor_carry,
+        batch.critic_carry,
+        t.model_obs,
+        t.critic_obs,
+        t.reset,
+        t.action,
+        team=getattr(t, "team", None),  # recorded by the rollout of team-coupled networks
     )
     next_obs_loss = jnp.zeros((), jnp.float32)
     if predicted is not None:
@@ -231,7 +276,8 @@ def next_obs_error(predicted: jax.Array, target: jax.Array, weight: jax.Array) -
 
 
 def _minibatches(key: jax.Array, batch: Batch, num_minibatches: int) -> Batch:
-    """Shuffle the K sequences and split them: leaves [T, K] -> [M, T, K / M] (carries [M, K/M])."""
+    """Shuffle the K sequences and split them: leaves [T, K, ...] -> [M, T, K / M, ...] (carries
+    [M, K / M, ...]); in the team layout the K are teams, so each minibatch holds whole teams."""
     count = batch.advantages.shape[1]
     order = permutation(key, count)  # jax.random.permutation's sort is ~5x slower on XLA:CPU
     size = count // num_minibatches

@@ -23,10 +23,12 @@ import jax.numpy as jnp
 
 from marlax.algorithms.common.hl_gauss import HLGauss
 from marlax.algorithms.ppo.tasks import TaskLayout
+from marlax.algorithms.ppo.teams import placeholder_team
 from marlax.config.schema import ModelConfig, PPOConfig
 from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
+from marlax.models.coordinated import TeamInputs, is_team_coupled, needs_tasks
 from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.registry import (
     encoder_for_space,
@@ -67,6 +69,17 @@ class Networks:
         return getattr(self.actor, "next_obs", None) is not None
 
     @property
+    def team_coupled(self) -> bool:
+        """The actor or the critic mixes the agents of a team (`model.coordination`): acting
+        records `TeamInputs` and learning keeps teams whole (`marlax.algorithms.ppo.teams`)."""
+        return is_team_coupled(self.actor) or is_team_coupled(self.critic)
+
+    @property
+    def needs_tasks(self) -> bool:
+        """A coupled model reads the envs' tasks (`Env.tasks`): an assignment inside."""
+        return needs_tasks(self.actor) or needs_tasks(self.critic)
+
+    @property
     def feed_forward(self) -> bool:
         """The actor has no memory ("mlp"): learning then shuffles single steps instead of
         whole sequences."""
@@ -83,6 +96,7 @@ class Networks:
         *,
         sequence: bool = False,
         value_logits: bool = False,
+        team: TeamInputs | None = None,
     ) -> tuple[Any, Any, Any, jax.Array]:
         """The actor (and critic) on one step, or on a whole sequence: what acting and the
         loss both read.
@@ -95,6 +109,8 @@ class Networks:
             sequence: run the models' `sequence` method over a leading time axis.
             value_logits: return the HL-Gauss value logits instead of their expectation (the
                 loss); no effect on a scalar value.
+            team: what team-coupled models read besides the observations (agent mask, tasks;
+                leaves [*batch[:-1], ...], or [T, ...] for a sequence); None for uncoupled ones.
 
         Returns:
             (actor carry, critic carry, policy output, value f32[*batch] or f32[T, *batch]),
@@ -102,11 +118,16 @@ class Networks:
         """
         method = "sequence" if sequence else "__call__"
         actor_carry, (policy_output, value) = self.actor.apply(
-            params["actor"], actor_carry, model_obs, reset, method=method
+            params["actor"],
+            actor_carry,
+            model_obs,
+            reset,
+            *_team_args(self.actor, team),
+            method=method,
         )
         critic_input = critic_obs if self.centralised else model_obs
         critic_carry, value = self._value(
-            params, critic_carry, critic_input, reset, value, method, value_logits
+            params, critic_carry, critic_input, reset, value, method, value_logits, team
         )
         return actor_carry, critic_carry, policy_output, value
 
@@ -119,6 +140,7 @@ class Networks:
         critic_obs: jax.Array,
         reset: jax.Array,
         actions: jax.Array,
+        team: TeamInputs | None = None,
     ) -> tuple[Any, jax.Array, jax.Array | None]:
         """The loss's pass over a stored sequence: `evaluate(..., sequence=True,
         value_logits=True)`, plus the actor's prediction of each next observation from the same
@@ -130,6 +152,7 @@ class Networks:
             reset: bool[T, *batch].
             actions: i32[T, *batch] (f32[T, *batch, A]) the actions taken (read only by the
                 next-observation head).
+            team: TeamInputs [T, ...] the rollout recorded for team-coupled models, or None.
 
         Returns:
             (policy output, value (logits under HL-Gauss), predicted next observation
@@ -145,6 +168,7 @@ class Networks:
                 reset,
                 sequence=True,
                 value_logits=True,
+                team=team,
             )
             return policy_output, value, None
         _, (policy_output, value, predicted) = self.actor.apply(
@@ -156,7 +180,9 @@ class Networks:
             method="sequence_with_next_obs",
         )
         critic_input = critic_obs if self.centralised else model_obs
-        _, value = self._value(params, critic_carry, critic_input, reset, value, "sequence", True)
+        _, value = self._value(
+            params, critic_carry, critic_input, reset, value, "sequence", True, team
+        )
         return policy_output, value, predicted
 
     def _value(
@@ -168,13 +194,19 @@ class Networks:
         actor_value: jax.Array,
         method: str,
         value_logits: bool,
+        team: TeamInputs | None = None,
     ) -> tuple[Any, jax.Array]:
         """(critic carry, value): the separate critic's (if any, else the actor's value), as an
         expectation unless `value_logits` (see `evaluate`)."""
         value = actor_value
         if self.critic is not None:
             critic_carry, (_, value) = self.critic.apply(
-                params["critic"], critic_carry, critic_input, reset, method=method
+                params["critic"],
+                critic_carry,
+                critic_input,
+                reset,
+                *_team_args(self.critic, team),
+                method=method,
             )
         if self.value_histogram is not None and not value_logits:
             value = self.value_histogram.value(value)
@@ -194,12 +226,17 @@ class Networks:
         obs = jnp.zeros((*batch, *space.shape), space.dtype)
         reset = jnp.ones(batch, bool)
         actor_carry, critic_carry = self.initialize_carry(batch)
-        params = {"actor": self.actor.init(actor_key, actor_carry, obs, reset)}
+        team = placeholder_team(layout, batch, self.needs_tasks) if self.team_coupled else None
+        actor_team = _team_args(self.actor, team)
+        params = {"actor": self.actor.init(actor_key, actor_carry, obs, reset, *actor_team)}
+        critic_team = _team_args(self.critic, team)
         if self.centralised:
             critic_obs = jnp.zeros((*batch, layout.critic_size()), jnp.float32)
-            params["critic"] = self.critic.init(critic_key, critic_carry, critic_obs, reset)
+            params["critic"] = self.critic.init(
+                critic_key, critic_carry, critic_obs, reset, *critic_team
+            )
         elif self.critic is not None:
-            params["critic"] = self.critic.init(critic_key, critic_carry, obs, reset)
+            params["critic"] = self.critic.init(critic_key, critic_carry, obs, reset, *critic_team)
         return {name: self._with_members(model_params) for name, model_params in params.items()}
 
     def _with_members(self, model_params: Any) -> Any:
@@ -212,6 +249,18 @@ class Networks:
             if f"node_{name}" in nodes:
                 nodes[f"node_{name}"] = trained["params"]
         return {**model_params, "params": nodes}
+
+
+def _team_args(model: Any, team: TeamInputs | None) -> tuple[TeamInputs, ...]:
+    """(team,) for a team-coupled model, () for the others (whose interface has no team)."""
+    if not is_team_coupled(model):
+        return ()
+    if team is None and needs_tasks(model):
+        raise ValueError(
+            "this policy assigns agents to the env's tasks: the caller must pass "
+            "TeamInputs with tasks (`marlax.algorithms.ppo.teams.team_inputs`)"
+        )
+    return (team,)
 
 
 def value_histogram(ppo: PPOConfig) -> HLGauss | None:
@@ -232,7 +281,10 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig)
     A separate critic uses the same memory core and settings as the actor; an "independent"
     one also the same encoder (with `model.graph`: the same graph, members included), a
     "centralised" one a vector encoder over the critic input (global state, agent one-hot,
-    task one-hot; with `model.graph`: a plain "mlp" model). Its policy output is unused. The
+    task one-hot; with `model.graph`: a plain "mlp" model). With `model.coordination` the actor
+    and an "independent" critic coordinate their agents (`marlax.models.coordinated`); a
+    "centralised" critic already reads the whole state and stays per agent. Its policy output
+    is unused. The
     model that gives the value (the critic, or the actor when "shared") gets `value_bins` value
     logits under "hl_gauss"; every model computes in `model_config.dtype`.
     """
@@ -254,6 +306,7 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig)
             graph=model_config.graph,
             members=members,
             next_obs_head=next_obs_head,
+            coordination=model_config.coordination,
             **core,
         )
 

@@ -22,6 +22,7 @@ from flax import struct
 from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.errors import ConfigError
+from marlax.models.coordinated import TeamInputs, is_team_coupled, needs_tasks
 from marlax.models.heads import distribution
 from marlax.validate import require_bool, require_int
 
@@ -47,28 +48,43 @@ class TrainedPolicy:
         """The actor's carry for one env: leaves [1, N_max, ...]."""
         return self.networks.actor.initialize_carry((1, self.layout.max_agents))
 
-    def policy_output(self, obs: jax.Array, memory: Any, reset: jax.Array) -> tuple[Any, Any]:
+    def policy_output(
+        self, obs: jax.Array, memory: Any, reset: jax.Array, state: Any = None
+    ) -> tuple[Any, Any]:
         """The actor's output for one env, before masking.
 
         Args:
             obs: [N_i, *obs_shape] the task env's observations.
             memory: carry leaves [1, N_max, ...]; reset: bool[] this step starts an episode.
+            state: the env State (unbatched): a coordinated actor reads its team from it
+                (agent mask, the env's tasks); None = all agents active, no tasks.
 
         Returns:
             (logits f32[1, N_max, A] or GaussianParams of f32[1, N_max, A], memory).
         """
         model_obs = self.layout.model_obs(self.task_index, obs[None])
         reset_batch = jnp.broadcast_to(reset, (1, self.layout.max_agents))
+        team = ()
+        if is_team_coupled(self.networks.actor) and state is not None:
+            team = (self._team(jax.tree.map(lambda leaf: leaf[None], state)),)
         memory, (output, _) = self.networks.actor.apply(
-            self.actor_params, memory, model_obs, reset_batch
+            self.actor_params, memory, model_obs, reset_batch, *team
         )
         return output, memory
+
+    def _team(self, batched_state: Any) -> TeamInputs:
+        """The team inputs of this env ([1, ...] leaves) as in training (`teams.team_inputs`)."""
+        index = self.task_index
+        active = self.layout.alive(index, batched_state)  # False for padded agents too
+        if not needs_tasks(self.networks.actor):
+            return TeamInputs(active)
+        return TeamInputs(active, *self.layout.team_tasks(index, batched_state))
 
     def _distribution(
         self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
     ) -> tuple[Any, Any]:
         """(the legal-masked action distribution over [1, N_max], memory) for one env."""
-        output, memory = self.policy_output(obs, memory, reset)
+        output, memory = self.policy_output(obs, memory, reset, state)
         batched_state = jax.tree.map(lambda leaf: leaf[None], state)
         legal = self.layout.legal_mask(self.task_index, batched_state)
         return distribution(output, legal), memory

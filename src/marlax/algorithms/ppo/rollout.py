@@ -16,14 +16,17 @@ import jax.numpy as jnp
 
 from marlax.algorithms.ppo.networks import Networks, Params
 from marlax.algorithms.ppo.tasks import TaskLayout
+from marlax.algorithms.ppo.teams import team_inputs
 from marlax.algorithms.ppo.types import (
     EpisodeStats,
     RunnerState,
     TaskRunner,
     TaskStep,
+    TeamTransition,
     Transition,
 )
 from marlax.envs.spaces import Discrete
+from marlax.models.coordinated import TeamInputs
 from marlax.models.heads import Categorical, DiagGaussian, distribution
 
 
@@ -68,6 +71,16 @@ def joint_inputs(
     else:
         legal = jnp.concatenate([layout.legal_mask(i, state) for i, (state, _) in pairs], axis=0)
     return model_obs, critic_obs, legal
+
+
+def step_team(
+    layout: TaskLayout, networks: Networks, env_states: Sequence[Any]
+) -> TeamInputs | None:
+    """What team-coupled networks read this step besides the observations (agent mask, and
+    the envs' tasks for an assignment: `teams.team_inputs`); None for uncoupled networks."""
+    if not networks.team_coupled:
+        return None
+    return team_inputs(layout, env_states, networks.needs_tasks)
 
 
 def action_noise(key: jax.Array, layout: TaskLayout, num_steps: int) -> jax.Array:
@@ -136,11 +149,9 @@ def _final_values(
     batch = (layout.total_envs, layout.max_agents)
     if not bootstrap_truncation:
         return jnp.zeros(batch, jnp.float32)
+    final_states = [outcome.final_state for outcome in outcomes]
     final_model_obs, final_critic_obs, _ = joint_inputs(
-        layout,
-        networks,
-        [outcome.final_state for outcome in outcomes],
-        [outcome.final_obs for outcome in outcomes],
+        layout, networks, final_states, [outcome.final_obs for outcome in outcomes]
     )
     *_, final_value = networks.evaluate(
         params,
@@ -149,6 +160,7 @@ def _final_values(
         final_model_obs,
         final_critic_obs,
         jnp.zeros(batch, bool),
+        team=step_team(layout, networks, final_states),
     )
     return final_value
 
@@ -164,12 +176,14 @@ def _act_and_step(
 ) -> tuple[RunnerState, tuple[Transition, EpisodeStats]]:
     """Act in every env once with pre-drawn randomness (env_keys key[M], noise f32[B, N, A])."""
     batch = (layout.total_envs, layout.max_agents)
+    env_states = [r.env_state for r in runner.tasks]
     model_obs, critic_obs, legal = joint_inputs(
-        layout, networks, [r.env_state for r in runner.tasks], [r.obs for r in runner.tasks]
+        layout, networks, env_states, [r.obs for r in runner.tasks]
     )
     reset = jnp.broadcast_to(runner.reset[:, None], batch)
+    team = step_team(layout, networks, env_states)
     actor_carry, critic_carry, policy_output, value = networks.evaluate(
-        params, runner.actor_carry, runner.critic_carry, model_obs, critic_obs, reset
+        params, runner.actor_carry, runner.critic_carry, model_obs, critic_obs, reset, team=team
     )
     policy = distribution(policy_output, None if layout.continuous else legal)
     action = sample_with_noise(policy, noise)
@@ -189,7 +203,7 @@ def _act_and_step(
     tasks, outcomes, stats = zip(*stepped, strict=True)
     done = jnp.concatenate([outcome.done for outcome in outcomes])
     next_runner = RunnerState(tuple(tasks), done, actor_carry, critic_carry)
-    transition = Transition(
+    fields = dict(
         model_obs=model_obs,
         critic_obs=critic_obs,
         reset=reset,
@@ -206,6 +220,7 @@ def _act_and_step(
         ),
         legal_mask=legal,
     )
+    transition = Transition(**fields) if team is None else TeamTransition(**fields, team=team)
     return next_runner, (transition, _concat(stats))
 
 
@@ -259,11 +274,18 @@ def rollout(
         )
 
     runner, (transitions, stats) = jax.lax.scan(_body, runner, (env_keys, noise))
+    env_states = [r.env_state for r in runner.tasks]
     model_obs, critic_obs, _ = joint_inputs(
-        layout, networks, [r.env_state for r in runner.tasks], [r.obs for r in runner.tasks]
+        layout, networks, env_states, [r.obs for r in runner.tasks]
     )
     reset = jnp.broadcast_to(runner.reset[:, None], (layout.total_envs, layout.max_agents))
     *_, last_value = networks.evaluate(
-        params, runner.actor_carry, runner.critic_carry, model_obs, critic_obs, reset
+        params,
+        runner.actor_carry,
+        runner.critic_carry,
+        model_obs,
+        critic_obs,
+        reset,
+        team=step_team(layout, networks, env_states),
     )
     return runner, transitions, stats, last_value

@@ -175,6 +175,40 @@ class TaskLayout:
         pad = [(0, 0), (0, self.max_agents - agents)] + [(0, 0)] * (values.ndim - 2)
         return jnp.pad(values, pad)
 
+    def alive(self, task_index: int, env_state: Any) -> jax.Array:
+        """bool[B_i, N_max]: agents in the episode (`Env.alive`), False for padded agents."""
+        alive = jax.vmap(self.tasks[task_index].env.alive)(env_state)  # bool[B_i, N_i]
+        return self.pad_agents(task_index, alive)
+
+    @cached_property
+    def task_shape(self) -> tuple[int, int]:
+        """(M_max, F_max): the most tasks and task features of any env (`Env.tasks`), traced
+        once for shapes only; tasks of smaller envs are padded and marked invalid."""
+        shapes = []
+        for task in self.tasks:
+            _, dummy_state = jax.eval_shape(task.env.reset, jax.random.key(0))
+            features, _ = jax.eval_shape(task.env.tasks, dummy_state)
+            shapes.append(features.shape)
+        return max(shape[0] for shape in shapes), max(shape[1] for shape in shapes)
+
+    def team_tasks(self, task_index: int, env_state: Any) -> tuple[jax.Array, jax.Array]:
+        """One task's env tasks in the joint layout (what an assignment layer reads).
+
+        Args:
+            env_state: the task's batched env state [B_i].
+
+        Returns:
+            (f32[B_i, M_max, F_max] task features, zero-padded; bool[B_i, M_max] valid).
+        """
+        features, valid = jax.vmap(self.tasks[task_index].env.tasks)(env_state)
+        num_tasks, num_features = self.task_shape
+        pad_tasks = num_tasks - features.shape[1]
+        features = jnp.pad(
+            features.astype(jnp.float32),
+            [(0, 0), (0, pad_tasks), (0, num_features - features.shape[2])],
+        )
+        return features, jnp.pad(valid.astype(bool), [(0, 0), (0, pad_tasks)])
+
     def critic_size(self) -> int:
         """S_max + N_max (+ M): what the centralised critic reads per agent."""
         task_ids = self.num_tasks if self.multi_task else 0

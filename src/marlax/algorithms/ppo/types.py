@@ -64,6 +64,17 @@ class Transition:
     legal_mask: jax.Array  # bool[B, N, A] legal actions; bool[B, N, 0] for continuous actions
 
 
+@struct.dataclass
+class TeamTransition(Transition):
+    """A `Transition` of team-coupled networks: also what their teams looked like.
+
+    A subclass, not a field of `Transition`, so uncoupled runs keep exactly their leaves (and
+    code that builds a `Transition` from its fields in order keeps working).
+    """
+
+    team: Any  # TeamInputs [B, ...]: agent mask bool[B, N], tasks f32[B, M, F] (or None)
+
+
 class HyperparamOverrides(NamedTuple):
     """Traced values that replace PPO's config settings inside one seed's update (PBT).
 

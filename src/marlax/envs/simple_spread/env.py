@@ -161,6 +161,11 @@ class SimpleSpread(Env):
             ]
         ).astype(jnp.float32)
 
+    def tasks(self, state: State) -> tuple[jax.Array, jax.Array]:
+        """The landmarks, what an assignment layer assigns agents to: (landmark positions
+        f32[N, 2], valid bool[N], all True)."""
+        return state.landmark_pos.astype(jnp.float32), jnp.ones((self.num_agents,), bool)
+
     def render(self, state: State) -> jax.Array:
         """Agents (blue, radius 0.15) and landmarks (grey, radius 0.05): u8[S, S, 3]."""
         return render_state(state, self.render_size)

@@ -1,0 +1,82 @@
+"""The team axis: what a team-coupled policy reads per step, and its learning layout.
+
+A model with `model.coordination` mixes the agents of one env (a team), so PPO keeps the
+agent axis N visible from the env to the loss:
+
+- acting: the actor runs on [B, N, ...] as always, and also reads `TeamInputs` per step:
+  `agent_mask` bool[B, N] (real agents: `TaskLayout.agent_valid`, and `Env.alive`) and, for an
+  assignment, the env's tasks f32[B, M, F] with their valid mask (`TaskLayout.team_tasks`).
+  The rollout stores them in `TeamTransition.team`, so the loss replays exactly what was
+  seen.
+- learning (`team_batch`): K = B team sequences [T, K, N, ...] for recurrent models (their
+  memories [K, N, ...]), or K = T * B team-steps [1, K, N, ...] for feed-forward ones; the
+  minibatches (`learn._minibatches`) shuffle and split axis 1, whole teams, never agents.
+  An agent's weight in every loss term is its `agent_mask`.
+
+Uncoupled models keep the flat layout of `learn.make_batch` (K = B * N agent sequences).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from marlax.algorithms.ppo.tasks import TaskLayout
+from marlax.models.coordinated import TeamInputs
+
+
+def team_inputs(layout: TaskLayout, env_states: Sequence[Any], with_tasks: bool) -> TeamInputs:
+    """The team inputs of one step, concatenated over tasks.
+
+    Args:
+        env_states: per task, its batched env state [B_i].
+        with_tasks: read the envs' tasks (an assignment layer needs them).
+
+    Returns:
+        TeamInputs: agent_mask bool[B, N] (valid and alive); tasks f32[B, M, F] and
+        task_mask bool[B, M] when `with_tasks`, else None.
+    """
+    valid = layout.agent_valid
+    alive = jnp.concatenate([layout.alive(i, state) for i, state in enumerate(env_states)])
+    if not with_tasks:
+        return TeamInputs(valid & alive)
+    pairs = [layout.team_tasks(i, state) for i, state in enumerate(env_states)]
+    tasks = jnp.concatenate([features for features, _ in pairs], axis=0)
+    task_mask = jnp.concatenate([mask for _, mask in pairs], axis=0)
+    return TeamInputs(valid & alive, tasks, task_mask)
+
+
+def placeholder_team(layout: TaskLayout, batch: tuple[int, ...], with_tasks: bool) -> TeamInputs:
+    """All-active team inputs of the right shapes for `batch` = (*teams, N) (for `init`)."""
+    if not with_tasks:
+        return TeamInputs(jnp.ones(batch, bool))
+    num_tasks, num_features = layout.task_shape
+    teams = batch[:-1]
+    return TeamInputs(
+        jnp.ones(batch, bool),
+        jnp.zeros((*teams, num_tasks, num_features), jnp.float32),
+        jnp.ones((*teams, num_tasks), bool),
+    )
+
+
+def team_weight(agent_valid: jax.Array, team: TeamInputs | None, shape: tuple) -> jax.Array:
+    """f32[T, B, N] loss weight: 1 for agents that took part in the step, 0 otherwise.
+
+    Args:
+        agent_valid: bool[B, N] or bool[T, B, N]; team: the rollout's `TeamTransition.team`
+            (leaves [T, B, ...]), or None when none was recorded.
+    """
+    active = jnp.broadcast_to(agent_valid, shape)
+    if team is not None:
+        active = active & team.agent_mask
+    return active.astype(jnp.float32)
+
+
+def team_layout(batch: Any, feed_forward: bool) -> Any:
+    """Time-major leaves [T, B, N, ...] -> [T, K=B, N, ...], or [1, K=T*B, N, ...] (mlp)."""
+    if not feed_forward:
+        return batch
+    return jax.tree.map(lambda x: x.reshape(1, x.shape[0] * x.shape[1], *x.shape[2:]), batch)

@@ -1,0 +1,339 @@
+"""A policy whose agents coordinate: core per agent, then a coordination layer across the team.
+
+    model = make_model("gru", num_actions=5, coordination={"kind": "consensus"})
+    carry = model.initialize_carry((num_envs, num_agents))           # one memory per agent
+    team = TeamInputs(agent_mask)                                    # bool[num_envs, N]
+    carry, (logits, value) = model.apply(params, carry, obs, reset, team)
+    carry, (logits, value) = model.apply(params, carry, obs_seq, reset_seq, team_seq,
+                                         method="sequence")
+
+The last batch axis is the team: `obs [*teams, N, *obs_shape]`, `reset bool[*teams, N]`. The
+encoder and memory core run on every agent alone (as in `RecurrentModel`); their output
+`hidden f32[*teams, N, H]` then goes through one coordination layer over axis -2, whose
+output `extra f32[*teams, N, E]` joins each agent's features: `tanh(Dense_H([hidden, extra]))`
+feeds the policy/value head. Kinds (`make_coordination`):
+
+- "consensus": `ConsensusMessage`, the robust consensus of the team's message embeddings,
+  the same for every agent. O(N F) per team.
+- "assignment": agents softly assigned to the env's tasks (`env.tasks(state)`, given as
+  `TeamInputs.tasks`) by Sinkhorn (`DifferentiableAssignment`, as in `AssignmentHead`);
+  each agent's assigned task embedding `plan @ Dense_E(tasks)` joins its features. O(N M E).
+- "pipeline": `TensorConsensusPipeline` (projection, optional assignment to tasks, robust
+  consensus); its `[teams, 1, H]` consensus is broadcast to every agent.
+
+Masked agents (`TeamInputs.agent_mask` False: padding in multi-task layouts, dead agents)
+shape nobody's output; their own outputs are computed but PPO weighs them 0. Nothing is
+N x N: every array is [teams, N, *], [teams, M, *] or [teams, N, M].
+
+Gradients through Sinkhorn ("assignment", and "pipeline" with tasks) are always the
+*unrolled* ones (`differentiation="unroll"`): the exact gradient of the truncated plan the
+policy acted with, so PPO's ratio and its gradient describe one and the same function. The
+implicit (fixed-point) rule is the gradient of the plan that infinitely many iterations would
+give: wherever a plan is not converged after its fixed iterations (as utilities sharpen during
+training at a low temperature) it is a different vector (cosine 0.58 on average with the true
+one in `sinkhorn_gradients.py`'s measurement, negative in some draws), and its conjugate-
+gradient solve gets worse conditioned as plans harden: a biased, sometimes reversed policy
+gradient that PPO's clipping cannot detect. "auto" chooses per example, but a PPO minibatch
+of thousands of teams mixes converged and unconverged plans, and under vmap it then runs both
+rules: more work than the unrolled pass alone, which is exact. Its memory is one [N, M] plan
+and the potentials per iteration (checkpointed), so it stays O(N M).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from marlax.coordination.assignment import DifferentiableAssignment
+from marlax.coordination.layers import ConsensusMessage
+from marlax.coordination.pipeline import TensorConsensusPipeline
+from marlax.errors import ConfigError
+from marlax.models.base import Carry, PolicyOutput, RecurrentModel, dense
+from marlax.models.precision import cast_floating, compute_dtype
+from marlax.validate import require, require_bool, require_positive, require_positive_int
+
+SINKHORN_DIFFERENTIATION = "unroll"
+"""How every Sinkhorn solve inside a coordinated policy is differentiated (module docstring)."""
+
+
+@struct.dataclass
+class TeamInputs:
+    """What a coordinated model reads about each team besides the observations.
+
+    Attributes:
+        agent_mask: bool[*teams, N], True for agents that take part (not padding, alive).
+        tasks: f32[*teams, M, F] the env's tasks (`Env.tasks`), or None when not needed.
+        task_mask: bool[*teams, M] valid tasks, or None with `tasks`.
+    """
+
+    agent_mask: jax.Array
+    tasks: jax.Array | None = None
+    task_mask: jax.Array | None = None
+
+
+class ConsensusCoordination(nn.Module):
+    """Each agent gets the robust consensus of its team's message embeddings (f32[B, N, F]).
+
+    Attributes:
+        features: F, width of the message.
+        sigma: relative kernel width of the robust consensus (`RobustConsensus`).
+        max_iters: mean-shift iterations.
+    """
+
+    features: int = 32
+    sigma: float = 0.5
+    max_iters: int = 5
+    uses_tasks = False
+
+    def __post_init__(self) -> None:
+        require_positive_int("features", self.features)
+        require_positive("sigma", self.sigma)
+        require_positive_int("max_iters", self.max_iters)
+        super().__post_init__()
+
+    @nn.compact
+    def __call__(self, hidden: jax.Array, team: TeamInputs) -> jax.Array:
+        """f32[B, N, H] with bool[B, N] mask -> message f32[B, N, F]."""
+        message = ConsensusMessage(self.features, self.sigma, self.max_iters, name="message")
+        return message(hidden, team.agent_mask)
+
+
+class AssignmentCoordination(nn.Module):
+    """Sinkhorn soft assignment of agents to tasks; each agent gets its assigned task embedding.
+
+    extra_i = sum_j P_ij Dense_E(task_j), with P the [N, M] plan of `DifferentiableAssignment`
+    (rows of active agents sum to 1, capacities equal), differentiated by unrolling.
+
+    Attributes:
+        embedding_dim: E, width of the agent/task embeddings and of the output.
+        temperature: Sinkhorn temperature (utility units); lower gives a harder matching.
+        num_iterations: Sinkhorn iterations.
+    """
+
+    embedding_dim: int = 32
+    temperature: float = 0.1
+    num_iterations: int = 20
+    uses_tasks = True
+
+    def __post_init__(self) -> None:
+        require_positive_int("embedding_dim", self.embedding_dim)
+        require_positive("temperature", self.temperature)
+        require_positive_int("num_iterations", self.num_iterations)
+        super().__post_init__()
+
+    @nn.compact
+    def __call__(self, hidden: jax.Array, team: TeamInputs) -> jax.Array:
+        """f32[B, N, H], tasks f32[B, M, F] -> assigned task embedding f32[B, N, E]."""
+        assignment = DifferentiableAssignment(
+            embedding_dim=self.embedding_dim,
+            temperature=self.temperature,
+            num_iterations=self.num_iterations,
+            differentiation=SINKHORN_DIFFERENTIATION,
+            name="assignment",
+        )
+        plan, _ = assignment(hidden, team.tasks, team.agent_mask, team.task_mask)
+        # linear: the embedding of the plan-weighted task is the plan-weighted embedding
+        task_embedding = nn.Dense(self.embedding_dim, name="task_embedding")(team.tasks)
+        return jnp.einsum("bnm,bme->bne", plan, task_embedding)
+
+
+class PipelineCoordination(nn.Module):
+    """`TensorConsensusPipeline` on the team; its consensus f32[B, 1, H] goes to every agent.
+
+    Attributes:
+        complexity_dim, embedding_dim, consensus_sigma, temperature, num_iterations,
+        consensus_iters: as in `TensorConsensusPipeline`.
+        use_tasks: assign agents to the env's tasks inside the pipeline.
+    """
+
+    complexity_dim: int = 8
+    embedding_dim: int = 32
+    consensus_sigma: float = 0.5
+    temperature: float = 1.0
+    num_iterations: int = 10
+    consensus_iters: int = 10
+    use_tasks: bool = False
+
+    def __post_init__(self) -> None:
+        require_positive_int("complexity_dim", self.complexity_dim)
+        require_positive_int("embedding_dim", self.embedding_dim)
+        require_positive("consensus_sigma", self.consensus_sigma)
+        require_positive("temperature", self.temperature)
+        require_positive_int("num_iterations", self.num_iterations)
+        require_positive_int("consensus_iters", self.consensus_iters)
+        require_bool("use_tasks", self.use_tasks)
+        super().__post_init__()
+
+    @property
+    def uses_tasks(self) -> bool:
+        return self.use_tasks
+
+    @nn.compact
+    def __call__(self, hidden: jax.Array, team: TeamInputs) -> jax.Array:
+        """f32[B, N, H] -> the team consensus broadcast to every agent, f32[B, N, H]."""
+        pipeline = TensorConsensusPipeline(
+            complexity_dim=self.complexity_dim,
+            embedding_dim=self.embedding_dim,
+            consensus_sigma=self.consensus_sigma,
+            temperature=self.temperature,
+            num_iterations=self.num_iterations,
+            consensus_iters=self.consensus_iters,
+            differentiation=SINKHORN_DIFFERENTIATION,
+            name="pipeline",
+        )
+        tasks = team.tasks if self.use_tasks else None
+        task_mask = team.task_mask if self.use_tasks else None
+        consensus, _ = pipeline(hidden, tasks, team.agent_mask, task_mask)
+        return jnp.broadcast_to(consensus, hidden.shape)
+
+
+COORDINATION_KINDS: dict[str, type] = {
+    "consensus": ConsensusCoordination,
+    "assignment": AssignmentCoordination,
+    "pipeline": PipelineCoordination,
+}
+_FLAX_FIELDS = ("parent", "name")
+
+
+def coordination_settings(kind: str) -> list[str]:
+    """The settings of one kind (besides "kind")."""
+    cls = COORDINATION_KINDS[kind]
+    return [name for name in cls.__dataclass_fields__ if name not in _FLAX_FIELDS]
+
+
+def make_coordination(settings: Mapping[str, Any]) -> nn.Module:
+    """The coordination layer of `model.coordination` = {"kind": ..., **settings}.
+
+    Raises:
+        ConfigError: naming `coordination.kind` or `coordination.<setting>`.
+    """
+    require(isinstance(settings, Mapping), "coordination", settings, "a JSON object with a kind")
+    kind = settings.get("kind")
+    require(
+        isinstance(kind, str) and kind in COORDINATION_KINDS,
+        "coordination.kind",
+        kind,
+        f"one of {sorted(COORDINATION_KINDS)}",
+    )
+    known = coordination_settings(kind)
+    values = {}
+    for name, value in settings.items():
+        if name == "kind":
+            continue
+        require(name in known, f"coordination.{name}", value, f"a setting of {kind!r}: {known}")
+        values[name] = value
+    try:
+        return COORDINATION_KINDS[kind](**values)
+    except ConfigError as error:
+        raise ConfigError(f"coordination.{error.field}", error.value, error.expected) from None
+
+
+def needs_tasks(model: Any) -> bool:
+    """Whether `model` reads `TeamInputs.tasks` (an assignment inside)."""
+    coordination = getattr(model, "coordination", None)
+    return coordination is not None and bool(coordination.uses_tasks)
+
+
+def is_team_coupled(model: Any) -> bool:
+    """Whether `model` mixes the agents of a team (so it must see whole teams)."""
+    return getattr(model, "coordination", None) is not None
+
+
+def _flat_teams(hidden: jax.Array, team: TeamInputs | None) -> tuple[jax.Array, TeamInputs]:
+    """[*lead, N, H] and team inputs [*lead, ...] -> [B, N, H] and [B, ...] (B = prod lead)."""
+    *lead, num_agents, width = hidden.shape
+    count = math.prod(lead)
+    if team is None:
+        team = TeamInputs(jnp.ones((*lead, num_agents), bool))
+    chex.assert_shape(team.agent_mask, (*lead, num_agents))
+
+    def _flat(leaf: jax.Array) -> jax.Array:
+        return leaf.reshape(count, *leaf.shape[len(lead) :])
+
+    return hidden.reshape(count, num_agents, width), jax.tree.map(_flat, team)
+
+
+class CoordinatedModel(RecurrentModel):
+    """encoder -> core (per agent) -> coordination (across the team) -> head.
+
+    The same recurrent interface as `RecurrentModel`, plus an optional `team: TeamInputs`
+    argument; the carry is the core's, one per agent. See the module docstring.
+
+    Attributes:
+        coordination: a layer of `COORDINATION_KINDS` (required).
+    """
+
+    coordination: nn.Module | None = None
+
+    def __post_init__(self) -> None:
+        if self.coordination is None:
+            raise ConfigError("model.coordination", None, "a coordination layer")
+        if self.next_obs is not None:
+            raise ConfigError("model.next_obs_head", True, "false with model.coordination")
+        super().__post_init__()
+
+    @nn.compact
+    def _coordinate(self, hidden: jax.Array, team: TeamInputs | None) -> jax.Array:
+        """f32[*teams, N, H] -> f32[*teams, N, H]: the core's output mixed with the layer's."""
+        if self.coordination.uses_tasks and (team is None or team.tasks is None):
+            raise ValueError(
+                f"{type(self.coordination).__name__} reads the env's tasks: pass "
+                "TeamInputs(agent_mask, tasks, task_mask)"
+            )
+        # coordination computes in f32 (Sinkhorn and mean-shift are not bf16-safe)
+        flat, flat_team = _flat_teams(hidden.astype(jnp.float32), team)
+        extra = self.coordination(flat, flat_team)
+        joined = jnp.concatenate([flat, extra.astype(jnp.float32)], axis=-1)
+        mixed = nn.tanh(dense(hidden.shape[-1], name="mix")(joined))
+        return mixed.reshape(hidden.shape).astype(hidden.dtype)
+
+    def __call__(
+        self, carry: Carry, obs: jax.Array, reset: jax.Array, team: TeamInputs | None = None
+    ) -> tuple[Carry, tuple[PolicyOutput, jax.Array]]:
+        """One step.
+
+        Args:
+            carry: from `initialize_carry((*teams, N))` or the previous step.
+            obs: [*teams, N, *obs_shape]; reset: bool[*teams, N].
+            team: agent mask bool[*teams, N] (and tasks f32[*teams, M, F] for an
+                assignment); None = every agent active, no tasks.
+
+        Returns:
+            (carry, (logits f32[*teams, N, A] or GaussianParams, value f32[*teams, N])).
+        """
+        chex.assert_shape(reset, obs.shape[: obs.ndim - self.encoder.obs_rank])
+        dtype = compute_dtype("model.dtype", self.dtype)
+        features = self.encoder(cast_floating(obs, dtype))
+        carry, hidden = self.core(carry, features, reset)
+        return cast_floating((carry, self.head(self._coordinate(hidden, team))), jnp.float32)
+
+    def sequence(
+        self,
+        carry: Carry,
+        obs_seq: jax.Array,
+        reset_seq: jax.Array,
+        team_seq: TeamInputs | None = None,
+    ) -> tuple[Carry, tuple[PolicyOutput, jax.Array]]:
+        """T steps at once, equal to T calls of `__call__` (time-major).
+
+        Args:
+            obs_seq: [T, *teams, N, *obs_shape]; reset_seq: bool[T, *teams, N];
+            team_seq: TeamInputs with leaves [T, *teams, ...], or None.
+
+        Returns:
+            (carry, (logits f32[T, *teams, N, A], value f32[T, *teams, N])).
+        """
+        chex.assert_shape(reset_seq, obs_seq.shape[: obs_seq.ndim - self.encoder.obs_rank])
+        dtype = compute_dtype("model.dtype", self.dtype)
+        features_seq = self.encoder(cast_floating(obs_seq, dtype))
+        carry, hidden_seq = self.core.sequence(carry, features_seq, reset_seq)
+        # time is one more team axis for the coordination layer: agents mix within a step
+        coordinated = self._coordinate(hidden_seq, team_seq)
+        return cast_floating((carry, self.head(coordinated)), jnp.float32)
