@@ -88,6 +88,7 @@ def test_train_writes_a_complete_run_folder(tmp_path):
         ("ppo.num_minibatches=7", "ppo.num_minibatches"),
         ("env.name=simple_sprad", "envs.0.name"),
         ("ppo.lr=0.1", "ppo.lr"),
+        ('model.mean_field={"radius": -1}', "model.mean_field.radius"),
     ],
 )
 def test_bad_config_is_one_line_and_exit_code_2(tmp_path, setting, field):

@@ -219,3 +219,16 @@ def test_exclude_self_needs_the_points_as_queries():
     points = _random_points(12, 10)
     with pytest.raises(ConfigError, match="exclude_self"):
         k_nearest(points, points[:5], 2, CELL, ARENA, exclude_self=True)
+
+
+def test_absent_points_are_never_found_and_load_no_cell():
+    spec = GridSpec(ARENA[0], ARENA[1], CELL, 4)
+    points = _random_points(11, 200)
+    present = jax.random.bernoulli(jax.random.key(12), 0.5, (200,))
+    grid = build_grid(spec, points, present)
+    found = np.asarray(grid.cell_points)
+    assert set(found[found >= 0]) <= set(np.flatnonzero(np.asarray(present)))
+    assert int(np.sum(grid.cell_counts)) == int(np.sum(present))
+    # only the present points count towards a cell's load, so only they can overflow it
+    full = build_grid(spec, points[np.asarray(present)])
+    np.testing.assert_array_equal(grid.cell_counts, full.cell_counts)

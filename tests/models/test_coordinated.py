@@ -282,3 +282,71 @@ def test_assignment_without_tasks_says_what_it_needs():
             jnp.zeros((2, 4, OBS_DIM)),
             jnp.zeros((2, 4), bool),
         )
+
+
+def _neighbour_consensus(features: int = 4):
+    """A consensus over each agent's 2 nearest team-mates, on a tiny MLP (6 agents)."""
+    settings = {"kind": "consensus", "features": features, "sigma": 1.0, "max_iters": 3}
+    model = make_model(
+        "mlp",
+        num_actions=NUM_ACTIONS,
+        encoder_settings={"hidden_sizes": (8,)},
+        coordination={**settings, "neighbours": 2, "radius": 1.0},
+        hidden_sizes=(8,),
+    )
+    return model
+
+
+# agents 0-2 are a chain of neighbours, agents 3-5 another; -1 = empty slot
+NEIGHBOURS = jnp.array([[[1, 2], [0, 2], [1, 0], [4, -1], [3, 5], [4, -1]]], jnp.int32)
+
+
+def test_a_neighbourhood_consensus_reads_only_the_neighbours():
+    model = _neighbour_consensus()
+    carry = model.initialize_carry((1, 6))
+    reset = jnp.zeros((1, 6), bool)
+    obs = jax.random.normal(jax.random.key(20), (1, 6, OBS_DIM))
+    team = TeamInputs(jnp.ones((1, 6), bool), neighbours=NEIGHBOURS)
+    params = model.init(jax.random.key(21), carry, obs, reset, team)
+    step = jax.jit(model.apply)
+    _, (_, value) = step(params, carry, obs, reset, team)
+    moved = obs.at[0, 3].add(5.0)  # agent 3 is a neighbour of agent 4 only
+    _, (_, moved_value) = step(params, carry, moved, reset, team)
+    others = np.array([True, True, True, False, False, True])
+    np.testing.assert_allclose(moved_value[0, others], value[0, others], atol=1e-6)
+    assert abs(float(moved_value[0, 4] - value[0, 4])) > 1e-5  # unchanged ones: exactly 0
+    # a dead neighbour no longer shapes agent 4's message
+    dead = TeamInputs(jnp.ones((1, 6), bool).at[0, 3].set(False), neighbours=NEIGHBOURS)
+    _, (_, dead_value) = step(params, carry, obs, reset, dead)
+    _, (_, dead_moved) = step(params, carry, moved, reset, dead)
+    np.testing.assert_allclose(dead_moved[0, 4], dead_value[0, 4], atol=1e-6)
+
+
+def test_a_neighbourhood_of_the_whole_team_is_the_team_consensus():
+    local, whole = _neighbour_consensus(), coordinated("mlp", "consensus")
+    carry = local.initialize_carry((1, 4))
+    reset = jnp.zeros((1, 4), bool)
+    obs = jax.random.normal(jax.random.key(22), (1, 4, OBS_DIM))
+    everyone = jnp.array([[[j for j in range(4) if j != i] for i in range(4)]], jnp.int32)
+    local = local.clone(coordination=local.coordination.clone(neighbours=3))
+    team = TeamInputs(jnp.ones((1, 4), bool), neighbours=everyone)
+    params = local.init(jax.random.key(23), carry, obs, reset, team)
+    _, (logits, value) = local.apply(params, carry, obs, reset, team)
+    _, (team_logits, team_value) = whole.apply(
+        params, carry, obs, reset, TeamInputs(team.agent_mask)
+    )
+    np.testing.assert_allclose(logits, team_logits, atol=1e-5)
+    np.testing.assert_allclose(value, team_value, atol=1e-5)
+
+
+def test_neighbours_need_a_radius_and_the_model_needs_them():
+    with pytest.raises(ConfigError) as error:
+        make_coordination({"kind": "consensus", "neighbours": 3})
+    assert error.value.field == "coordination.radius"
+    with pytest.raises(ConfigError) as error:
+        make_coordination({"kind": "consensus", "neighbours": 0, "radius": 1.0})
+    assert error.value.field == "coordination.neighbours"
+    model = _neighbour_consensus()
+    carry = model.initialize_carry((1, 6))
+    with pytest.raises(ValueError, match="neighbours"):
+        model.init(jax.random.key(0), carry, jnp.zeros((1, 6, OBS_DIM)), jnp.zeros((1, 6), bool))

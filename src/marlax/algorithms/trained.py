@@ -40,6 +40,7 @@ from marlax.config.q_learning import Q_ALGORITHMS
 from marlax.config.validators import mapping
 from marlax.envs.base import Env
 from marlax.envs.registry import make
+from marlax.envs.wrappers.mean_field import MeanFieldEnv
 from marlax.errors import ConfigError
 from marlax.runs.folder import RunFolder
 from marlax.validate import require, require_bool, require_int
@@ -185,13 +186,20 @@ def variant_env(
     """
     if not overrides:
         return trained_env
-    variant = _make_variant(env_name, {**params, **overrides})
+
+    def _variant(settings: Mapping[str, Any]) -> Env:
+        env = _make_variant(env_name, settings)
+        if isinstance(trained_env, MeanFieldEnv):  # keep the policy's mean-field inputs
+            env = dataclasses.replace(trained_env, env=env)
+        return env
+
+    variant = _variant({**params, **overrides})
     difference = _shape_difference(trained_env, variant)
     if difference:
         culprits = [
             key
             for key, value in overrides.items()
-            if _shape_difference(trained_env, _make_variant(env_name, {**params, key: value}))
+            if _shape_difference(trained_env, _variant({**params, key: value}))
         ] or list(overrides)
         values = [overrides[key] for key in culprits]
         raise ConfigError(

@@ -157,7 +157,19 @@ def check_coordination(config: TrainConfig, envs: list[Env]) -> None:
         True,
         "false with model.coordination",
     )
-    if not make_coordination(coordination).uses_tasks:
+    layer = make_coordination(coordination)
+    if getattr(layer, "neighbourhood", None) is not None:
+        for index, env in enumerate(envs):
+            try:
+                env.arena  # noqa: B018 (raises for envs without agent positions)
+            except ConfigError:
+                raise ConfigError(
+                    f"envs.{index}.name",
+                    config.envs[index].name,
+                    "an env with agent positions (coverage, battle) for model.coordination "
+                    "neighbours",
+                ) from None
+    if not layer.uses_tasks:
         return
     for index, env in enumerate(envs):
         try:

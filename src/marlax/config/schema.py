@@ -13,7 +13,7 @@ Derived quantities are properties and are never written back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from marlax.config import checks
@@ -43,6 +43,7 @@ from marlax.config.validators import (
 from marlax.config.varibad import VariBADConfig, check_varibad
 from marlax.envs.base import Env
 from marlax.envs.registry import is_env_name, list_envs, make
+from marlax.envs.wrappers.mean_field import from_settings as mean_field_env
 from marlax.envs.wrappers.trial import TrialEnv
 from marlax.errors import ConfigError
 from marlax.models.coordinated import make_coordination
@@ -88,6 +89,11 @@ class TaskConfig:
     task of a task family, memory kept between them (`marlax.envs.wrappers.trial.TrialEnv`);
     None = plain episodes."""
 
+    mean_field: dict[str, Any] | None = spec(None, optional(mapping(), "no mean action"))
+    """Join each agent's neighbours' mean previous action to its observation
+    (`marlax.envs.wrappers.mean_field`); normally set once for every task through
+    `model.mean_field`, which overrides it. None = plain observations."""
+
     def __post_init__(self) -> None:
         check_fields(self)
         if self.num_resets is not None:
@@ -104,6 +110,8 @@ class TaskConfig:
         when that is set: the one place a run's env is built from its config (training,
         checks, checkpoints, `marlax enjoy` and `marlax eval` all see the same env)."""
         env = self._make_registered_env()
+        if self.mean_field is not None:
+            env = mean_field_env(env, self.mean_field)
         if self.episodes_per_trial is None:
             return env
         try:
@@ -173,6 +181,14 @@ class ModelConfig:
     "num_iterations", "consensus_iters", "use_tasks"} runs the whole
     `TensorConsensusPipeline`. PPO then learns on whole teams (`ppo.num_minibatches` divides
     the number of teams). None = every agent on its own (the default)."""
+
+    mean_field: dict[str, Any] | None = spec(None, optional(mapping(), "no mean action"))
+    """Mean-field inputs (Yang et al. 2018): each agent's observation, and so its policy's and
+    critic's input, gains the mean one-hot previous action of its live team-mates:
+    {} = the whole team (the reference's battle setting), {"radius": r} = those within r,
+    {"radius": r, "k": k} = the k nearest within r; "cell_capacity" sizes the neighbour
+    grid (`marlax.envs.wrappers.mean_field.MeanFieldEnv`). Applied to every task's env, so
+    `enjoy`, `eval` and `serve` see the same inputs. None = no mean action."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -355,6 +371,8 @@ class TrainConfig:
         ok = isinstance(envs, tuple) and len(envs) >= 1
         ok = ok and all(isinstance(task, TaskConfig) for task in envs)
         require(ok, "envs", envs, "a non-empty tuple of TaskConfig")
+        if self.model.mean_field is not None:
+            envs = tuple(replace(task, mean_field=self.model.mean_field) for task in envs)
         object.__setattr__(self, "envs", envs)
         check_fields(self)
         minimum = self.steps_per_update

@@ -110,6 +110,19 @@ def check_sebulba(config: TrainConfig) -> None:
         "1 for sebulba (host envs are not a vmap axis: start one run per seed)",
     )
     require(
+        config.model.coordination is None,
+        "model.coordination",
+        config.model.coordination,
+        "null for sebulba (its learner does not keep teams together; use algorithm ppo)",
+    )
+    require(
+        config.model.mean_field is None or config.sebulba.host_env is None,
+        "model.mean_field",
+        config.model.mean_field,
+        f"null with sebulba.host_env {config.sebulba.host_env!r} (a host env exposes no "
+        "agent positions or teams; mean-field inputs need a marlax env)",
+    )
+    require(
         config.ppo.critic != "centralised",
         "ppo.critic",
         config.ppo.critic,

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from marlax.envs.spaces import Discrete, Space
 from marlax.errors import ConfigError
@@ -123,6 +124,24 @@ class Env(abc.ABC):
         del state
         name = self.name or type(self).__name__
         raise ConfigError("env", name, "an env with agent positions (coverage, battle)")
+
+    @property
+    def arena(self) -> tuple[float, float]:
+        """(low, high): every `agent_positions` lies in the square `[low, high]^2`."""
+        name = self.name or type(self).__name__
+        raise ConfigError("env", name, "an env with agent positions (coverage, battle)")
+
+    @property
+    def agent_teams(self) -> np.ndarray:
+        """Team of each agent, i32[N] (static). Default: one team, all zeros."""
+        return np.zeros((self.num_agents,), np.int32)
+
+    def max_agents_in_square(self, side: float) -> int | None:
+        """Most live agents that can stand in one square of this side at once, or None
+        when nothing bounds it (agents in continuous space may overlap). Neighbour grids
+        sized from it drop nobody."""
+        del side
+        return None
 
     def tasks(self, state: Any) -> tuple[jax.Array, jax.Array]:
         """The team's tasks an assignment layer assigns agents to: (f32[M, F], valid bool[M])."""

@@ -119,13 +119,20 @@ def cell_coordinates(spec: GridSpec, points: jax.Array) -> jax.Array:
 
 
 @partial(jax.jit, static_argnums=0)
-def build_grid(spec: GridSpec, points: jax.Array) -> CellGrid:
-    """Bin `points` f32[N, 2] into the cells of `spec` (one sort of N keys)."""
+def build_grid(spec: GridSpec, points: jax.Array, present: jax.Array | None = None) -> CellGrid:
+    """Bin `points` f32[N, 2] into the cells of `spec` (one sort of N keys).
+
+    `present` bool[N] (default all True): points with False go into no cell, so no query
+    ever finds them and they load no cell (dead agents, another team's agents).
+    """
     num_points = points.shape[0]
     coords = cell_coordinates(spec, points)
     cell_id = coords[:, 0] * spec.cells_per_side + coords[:, 1]  # i32[N]
+    if present is not None:
+        # absent points get the id one past the last cell: sorted last, dropped below
+        cell_id = jnp.where(present, cell_id, spec.num_cells)
     point_index = jnp.arange(num_points, dtype=jnp.int32)
-    if spec.num_cells * num_points < 2**31:
+    if (spec.num_cells + 1) * num_points < 2**31:
         # one packed int32 key (cell id major, point index minor): a one-operand sort is
         # several times faster on XLA:CPU than argsort's two-operand sort
         packed = jnp.sort(cell_id * num_points + point_index)
@@ -133,13 +140,14 @@ def build_grid(spec: GridSpec, points: jax.Array) -> CellGrid:
     else:
         order = jnp.argsort(cell_id, stable=True)
         sorted_cell, sorted_point = cell_id[order], point_index[order]
-    counts = jnp.zeros((spec.num_cells,), jnp.int32).at[cell_id].add(1)
-    starts = jnp.cumsum(counts) - counts  # i32[C] first sorted slot of each cell
+    counts = jnp.zeros((spec.num_cells + 1,), jnp.int32).at[cell_id].add(1)
+    starts = jnp.cumsum(counts) - counts  # i32[C + 1] first sorted slot of each cell
     rank = point_index - starts[sorted_cell]  # sorted slot minus its cell's first slot
     cell_points = jnp.full((spec.num_cells, spec.cell_capacity), -1, jnp.int32)
-    # ranks past the capacity fall outside the table and are dropped: the overflow rule
+    # ranks past the capacity (and absent points, in row C) fall outside the table and are
+    # dropped: the overflow rule
     cell_points = cell_points.at[sorted_cell, rank].set(sorted_point, mode="drop")
-    return CellGrid(cell_points=cell_points, cell_counts=counts)
+    return CellGrid(cell_points=cell_points, cell_counts=counts[: spec.num_cells])
 
 
 def dropped_points(spec: GridSpec, grid: CellGrid) -> jax.Array:
@@ -257,6 +265,49 @@ def within_of_candidates(
     if exclude_self:
         valid = valid & (candidates != jnp.arange(queries.shape[0], dtype=jnp.int32)[:, None])
     return jnp.where(valid, candidates, -1), valid
+
+
+def team_neighbours(
+    spec: GridSpec,
+    positions: jax.Array,
+    present: jax.Array,
+    teams: np.ndarray,
+    radius: float,
+    k: int | None = None,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Each agent's present team-mates within `radius` (the k nearest, or all of them).
+
+    One grid per team: an agent queries only its own team's grid, so no other team's agent
+    is ever a candidate (or fills a cell). An agent is never its own neighbour.
+
+    Args:
+        spec: the grid (cells of side >= radius keep the search to 3 x 3 cells).
+        positions: f32[N, 2]; present: bool[N] agents that may be found (alive).
+        teams: i32[N] static team ids.
+        k: keep the k nearest (slots nearest first), or None for every one within `radius`.
+
+    Returns:
+        (indices i32[N, K] (-1 in empty slots), valid bool[N, K], dropped i32[] agents left
+        out of over-full cells); K = k, or `spec.num_candidates(radius)` when k is None.
+    """
+    width = k if k is not None else spec.num_candidates(radius)
+    indices = jnp.full((positions.shape[0], width), -1, jnp.int32)
+    valid = jnp.zeros((positions.shape[0], width), bool)
+    dropped = jnp.zeros((), jnp.int32)
+    for team in np.unique(teams):
+        members = np.flatnonzero(teams == team)  # static rows of the team
+        grid = build_grid(spec, positions, present & jnp.asarray(teams == team))
+        dropped = dropped + dropped_points(spec, grid)
+        queries = positions[members]
+        candidates = query_candidates(spec, grid, queries, radius)
+        candidates = jnp.where(candidates == jnp.asarray(members)[:, None], -1, candidates)
+        if k is None:
+            found, ok = within_of_candidates(positions, queries, candidates, radius)
+        else:
+            nearest = nearest_of_candidates(positions, queries, candidates, k, radius)
+            found, ok = nearest.indices, nearest.valid
+        indices, valid = indices.at[members].set(found), valid.at[members].set(ok)
+    return indices, valid, dropped
 
 
 def smallest_k(values: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:

@@ -71,38 +71,77 @@ class TeamInputs:
         agent_mask: bool[*teams, N], True for agents that take part (not padding, alive).
         tasks: f32[*teams, M, F] the env's tasks (`Env.tasks`), or None when not needed.
         task_mask: bool[*teams, M] valid tasks, or None with `tasks`.
+        neighbours: i32[*teams, N, k] each agent's k nearest live team-mates (-1 in empty
+            slots) for a consensus over neighbourhoods, or None when not needed.
     """
 
     agent_mask: jax.Array
     tasks: jax.Array | None = None
     task_mask: jax.Array | None = None
+    neighbours: jax.Array | None = None
 
 
 class ConsensusCoordination(nn.Module):
-    """Each agent gets the robust consensus of its team's message embeddings (f32[B, N, F]).
+    """Each agent gets the robust consensus of its team's message embeddings (f32[B, N, F]),
+    or, with `neighbours = k`, of its own and its k nearest live team-mates' within `radius`
+    (`TeamInputs.neighbours`, found on the env's positions with a uniform grid): O(N k F),
+    for teams of thousands where one team-wide message says little about a neighbourhood.
 
     Attributes:
         features: F, width of the message.
         sigma: relative kernel width of the robust consensus (`RobustConsensus`).
         max_iters: mean-shift iterations.
+        neighbours: k >= 1 nearest team-mates, or None for the whole team.
+        radius: search radius of the neighbours (env units; required with `neighbours`).
     """
 
     features: int = 32
     sigma: float = 0.5
     max_iters: int = 5
+    neighbours: int | None = None
+    radius: float | None = None
     uses_tasks = False
 
     def __post_init__(self) -> None:
         require_positive_int("features", self.features)
         require_positive("sigma", self.sigma)
         require_positive_int("max_iters", self.max_iters)
+        if self.neighbours is not None:
+            require_positive_int("neighbours", self.neighbours)
+            require(
+                self.radius is not None,
+                "radius",
+                self.radius,
+                "a number > 0 with neighbours (the nearest are searched within it: O(N))",
+            )
+        if self.radius is not None:
+            require_positive("radius", self.radius)
+            require(self.neighbours is not None, "neighbours", None, "an integer >= 1 with radius")
         super().__post_init__()
+
+    @property
+    def neighbourhood(self) -> tuple[int, float] | None:
+        """(k, radius) of the neighbours the layer reads, or None for the whole team."""
+        return None if self.neighbours is None else (self.neighbours, self.radius)
 
     @nn.compact
     def __call__(self, hidden: jax.Array, team: TeamInputs) -> jax.Array:
-        """f32[B, N, H] with bool[B, N] mask -> message f32[B, N, F]."""
+        """f32[B, N, H] with bool[B, N] mask (and i32[B, N, k] neighbours) -> f32[B, N, F]."""
         message = ConsensusMessage(self.features, self.sigma, self.max_iters, name="message")
-        return message(hidden, team.agent_mask)
+        if self.neighbours is None:
+            return message(hidden, team.agent_mask)
+        count, agents, width = hidden.shape
+        own = jnp.broadcast_to(
+            jnp.arange(agents, dtype=jnp.int32)[None, :, None], (count, agents, 1)
+        )
+        group = jnp.concatenate([own, team.neighbours], axis=-1)  # i32[B, N, k + 1], self first
+        safe = jnp.maximum(group, 0)
+        members = jnp.take_along_axis(hidden[:, None], safe[..., None], axis=2)  # [B, N, k+1, H]
+        present = (group >= 0) & jnp.take_along_axis(team.agent_mask[:, None], safe, axis=2)
+        local = message(
+            members.reshape(count * agents, -1, width), present.reshape(count * agents, -1)
+        )
+        return local[:, 0].reshape(count, agents, -1)  # every slot holds the group's message
 
 
 class AssignmentCoordination(nn.Module):
@@ -241,6 +280,13 @@ def needs_tasks(model: Any) -> bool:
     return coordination is not None and bool(coordination.uses_tasks)
 
 
+def neighbourhood(model: Any) -> tuple[int, float] | None:
+    """(k, radius) of the neighbours `model`'s coordination reads (`TeamInputs.neighbours`),
+    or None when it reads none."""
+    coordination = getattr(model, "coordination", None)
+    return getattr(coordination, "neighbourhood", None)
+
+
 def is_team_coupled(model: Any) -> bool:
     """Whether `model` mixes the agents of a team (so it must see whole teams)."""
     return getattr(model, "coordination", None) is not None
@@ -286,6 +332,11 @@ class CoordinatedModel(RecurrentModel):
             raise ValueError(
                 f"{type(self.coordination).__name__} reads the env's tasks: pass "
                 "TeamInputs(agent_mask, tasks, task_mask)"
+            )
+        if neighbourhood(self) is not None and (team is None or team.neighbours is None):
+            raise ValueError(
+                f"{type(self.coordination).__name__} with neighbours reads each agent's "
+                "neighbours: pass TeamInputs(agent_mask, neighbours=...)"
             )
         # coordination computes in f32 (Sinkhorn and mean-shift are not bf16-safe)
         flat, flat_team = _flat_teams(hidden.astype(jnp.float32), team)

@@ -43,8 +43,9 @@ _SCRIPT = textwrap.dedent(
 
 @pytest.mark.parametrize(
     "model",
-    # The GRU path (carries reshaped per shard) covers more; the MLP case adds ~35 s: slow tier.
-    ["gru", pytest.param("mlp", marks=pytest.mark.slow)],
+    # The GRU path (carries reshaped per shard) covers more but costs ~60 s on 2 busy cores;
+    # the fast tier checks the MLP (~35 s), the slow tier both.
+    [pytest.param("gru", marks=pytest.mark.slow), "mlp"],
 )
 def test_two_device_training_equals_one_device(model):
     env = dict(os.environ)

@@ -106,6 +106,7 @@ def test_the_target_network_follows_on_its_interval():
     )
 
 
+@pytest.mark.slow  # ~27 s on 2 busy cores (one init program per seed)
 def test_init_seed_by_seed_equals_the_vmapped_init():
     trainer = QTrainer(load_from_dict(tiny_q("qmix", run={"num_seeds": 2})))
     key = jax.random.key(7)

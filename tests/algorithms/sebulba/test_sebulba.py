@@ -164,6 +164,14 @@ def test_a_run_logs_checkpoints_resumes_and_loads_as_a_policy(tmp_path):
         ({"run": {"num_seeds": 2}}, "run.num_seeds"),
         ({"ppo": {"critic": "centralised"}}, "ppo.critic"),
         ({"sebulba": {"host_env": "magent2.environments.battle_v4"}}, "sebulba.host_env"),
+        ({"model": {"coordination": {"kind": "consensus"}}}, "model.coordination"),
+        (
+            {
+                "model": {"mean_field": {}},
+                "sebulba": {"host_env": "pettingzoo:magent2.environments.battle_v4"},
+            },
+            "model.mean_field",
+        ),
     ],
 )
 def test_bad_configs_name_the_field(change, field):

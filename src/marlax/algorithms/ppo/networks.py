@@ -28,7 +28,7 @@ from marlax.config.schema import ModelConfig, PPOConfig
 from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
-from marlax.models.coordinated import TeamInputs, is_team_coupled, needs_tasks
+from marlax.models.coordinated import TeamInputs, is_team_coupled, needs_tasks, neighbourhood
 from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.registry import (
     encoder_for_space,
@@ -73,6 +73,11 @@ class Networks:
         """The actor or the critic mixes the agents of a team (`model.coordination`): acting
         records `TeamInputs` and learning keeps teams whole (`marlax.algorithms.ppo.teams`)."""
         return is_team_coupled(self.actor) or is_team_coupled(self.critic)
+
+    @property
+    def neighbourhood(self) -> tuple[int, float] | None:
+        """(k, radius) of the team-mates a coordination layer reads, or None."""
+        return neighbourhood(self.actor) or neighbourhood(self.critic)
 
     @property
     def needs_tasks(self) -> bool:
@@ -226,7 +231,9 @@ class Networks:
         obs = jnp.zeros((*batch, *space.shape), space.dtype)
         reset = jnp.ones(batch, bool)
         actor_carry, critic_carry = self.initialize_carry(batch)
-        team = placeholder_team(layout, batch, self.needs_tasks) if self.team_coupled else None
+        team = None
+        if self.team_coupled:
+            team = placeholder_team(layout, batch, self.needs_tasks, self.neighbourhood)
         actor_team = _team_args(self.actor, team)
         params = {"actor": self.actor.init(actor_key, actor_carry, obs, reset, *actor_team)}
         critic_team = _team_args(self.critic, team)

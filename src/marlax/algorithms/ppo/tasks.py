@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlax.envs.base import Env
+from marlax.envs.neighbours import DEFAULT_CELL_CAPACITY, GridSpec, team_neighbours
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.envs.wrappers import LogWrapper, VectorEnv
 
@@ -179,6 +180,26 @@ class TaskLayout:
         """bool[B_i, N_max]: agents in the episode (`Env.alive`), False for padded agents."""
         alive = jax.vmap(self.tasks[task_index].env.alive)(env_state)  # bool[B_i, N_i]
         return self.pad_agents(task_index, alive)
+
+    def team_neighbours(self, task_index: int, env_state: Any, k: int, radius: float) -> jax.Array:
+        """i32[B_i, N_max, k]: each agent's k nearest live team-mates within `radius`
+        (`marlax.envs.neighbours.team_neighbours` on `Env.agent_positions`), -1 in empty
+        slots and for padded agents."""
+        env = self.tasks[task_index].env
+        low, high = env.arena
+        capacity = env.max_agents_in_square(radius) or DEFAULT_CELL_CAPACITY
+        spec = GridSpec(low, high, radius, min(capacity, env.num_agents))
+
+        def _one(state: Any) -> jax.Array:
+            positions = env.agent_positions(state).astype(jnp.float32)
+            found, _, _ = team_neighbours(
+                spec, positions, env.alive(state), env.agent_teams, radius, k
+            )
+            return found
+
+        found = jax.vmap(_one)(env_state)  # i32[B_i, N_i, k]
+        pad = self.max_agents - found.shape[1]
+        return jnp.pad(found, [(0, 0), (0, pad), (0, 0)], constant_values=-1)
 
     @cached_property
     def task_shape(self) -> tuple[int, int]:

@@ -5,7 +5,9 @@ agent axis N visible from the env to the loss:
 
 - acting: the actor runs on [B, N, ...] as always, and also reads `TeamInputs` per step:
   `agent_mask` bool[B, N] (real agents: `TaskLayout.agent_valid`, and `Env.alive`) and, for an
-  assignment, the env's tasks f32[B, M, F] with their valid mask (`TaskLayout.team_tasks`).
+  assignment, the env's tasks f32[B, M, F] with their valid mask (`TaskLayout.team_tasks`);
+  for a consensus over neighbourhoods, each agent's k nearest live team-mates i32[B, N, k]
+  (`TaskLayout.team_neighbours`, a uniform grid on `Env.agent_positions`: O(N)).
   The rollout stores them in `TeamTransition.team`, so the loss replays exactly what was
   seen.
 - learning (`team_batch`): K = B team sequences [T, K, N, ...] for recurrent models (their
@@ -28,38 +30,55 @@ from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.models.coordinated import TeamInputs
 
 
-def team_inputs(layout: TaskLayout, env_states: Sequence[Any], with_tasks: bool) -> TeamInputs:
+def team_inputs(
+    layout: TaskLayout,
+    env_states: Sequence[Any],
+    with_tasks: bool,
+    neighbourhood: tuple[int, float] | None = None,
+) -> TeamInputs:
     """The team inputs of one step, concatenated over tasks.
 
     Args:
         env_states: per task, its batched env state [B_i].
         with_tasks: read the envs' tasks (an assignment layer needs them).
+        neighbourhood: (k, radius) to find each agent's k nearest team-mates (a consensus
+            over neighbourhoods), or None.
 
     Returns:
         TeamInputs: agent_mask bool[B, N] (valid and alive); tasks f32[B, M, F] and
-        task_mask bool[B, M] when `with_tasks`, else None.
+        task_mask bool[B, M] when `with_tasks`; neighbours i32[B, N, k] with a
+        `neighbourhood`; None where not asked.
     """
     valid = layout.agent_valid
     alive = jnp.concatenate([layout.alive(i, state) for i, state in enumerate(env_states)])
-    if not with_tasks:
-        return TeamInputs(valid & alive)
-    pairs = [layout.team_tasks(i, state) for i, state in enumerate(env_states)]
-    tasks = jnp.concatenate([features for features, _ in pairs], axis=0)
-    task_mask = jnp.concatenate([mask for _, mask in pairs], axis=0)
-    return TeamInputs(valid & alive, tasks, task_mask)
+    tasks = task_mask = neighbours = None
+    if with_tasks:
+        pairs = [layout.team_tasks(i, state) for i, state in enumerate(env_states)]
+        tasks = jnp.concatenate([features for features, _ in pairs], axis=0)
+        task_mask = jnp.concatenate([mask for _, mask in pairs], axis=0)
+    if neighbourhood is not None:
+        found = [
+            layout.team_neighbours(i, state, *neighbourhood) for i, state in enumerate(env_states)
+        ]
+        neighbours = jnp.concatenate(found, axis=0)
+    return TeamInputs(valid & alive, tasks, task_mask, neighbours)
 
 
-def placeholder_team(layout: TaskLayout, batch: tuple[int, ...], with_tasks: bool) -> TeamInputs:
+def placeholder_team(
+    layout: TaskLayout,
+    batch: tuple[int, ...],
+    with_tasks: bool,
+    neighbourhood: tuple[int, float] | None = None,
+) -> TeamInputs:
     """All-active team inputs of the right shapes for `batch` = (*teams, N) (for `init`)."""
-    if not with_tasks:
-        return TeamInputs(jnp.ones(batch, bool))
-    num_tasks, num_features = layout.task_shape
-    teams = batch[:-1]
-    return TeamInputs(
-        jnp.ones(batch, bool),
-        jnp.zeros((*teams, num_tasks, num_features), jnp.float32),
-        jnp.ones((*teams, num_tasks), bool),
-    )
+    tasks = task_mask = neighbours = None
+    if with_tasks:
+        num_tasks, num_features = layout.task_shape
+        tasks = jnp.zeros((*batch[:-1], num_tasks, num_features), jnp.float32)
+        task_mask = jnp.ones((*batch[:-1], num_tasks), bool)
+    if neighbourhood is not None:
+        neighbours = jnp.full((*batch, neighbourhood[0]), -1, jnp.int32)
+    return TeamInputs(jnp.ones(batch, bool), tasks, task_mask, neighbours)
 
 
 def team_weight(agent_valid: jax.Array, team: TeamInputs | None, shape: tuple) -> jax.Array:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -289,6 +290,20 @@ class Battle(Env):
     def agent_positions(self, state: BattleState) -> jax.Array:
         """f32[N, 2]: cells (x, y) of the env's agents (a dead agent: where it died)."""
         return state.positions[: self.num_agents].astype(jnp.float32)
+
+    @property
+    def arena(self) -> tuple[float, float]:
+        """(0, W): agent positions are cells (x, y), 0 <= x, y < W."""
+        return 0.0, float(self.map_size)
+
+    @property
+    def agent_teams(self) -> np.ndarray:
+        """i32[N]: the env's agents' teams (`teams[:N]`)."""
+        return self.teams[: self.num_agents]
+
+    def max_agents_in_square(self, side: float) -> int:
+        """A live agent fills its cell alone: a square of side s holds ceil(s)^2 cells."""
+        return min(math.ceil(side) ** 2, 2 * self.agents_per_side)
 
     def global_state(self, state: BattleState, obs: jax.Array) -> jax.Array:
         """f32[W * W * 5]: the whole map (wall, team-0 presence and HP, team-1 presence and

@@ -362,6 +362,11 @@ class Coverage(Env):
         )
 
     # ---- what policies and wrappers read -----------------------------------------
+    @property
+    def arena(self) -> tuple[float, float]:
+        """(-h, h): walls keep agents inside `[-h, h]^2`."""
+        return -self.half_side, self.half_side
+
     def agent_positions(self, state: State) -> jax.Array:
         """f32[N, 2] agent positions in world units (the arena is `[-h, h]^2`)."""
         return state.agent_pos
