@@ -6,6 +6,8 @@ Each cell is (N, method). N agents cover N targets (`configs/coverage_ippo.json`
 - `ippo`: the plain MLP policy (each agent sees its 4 nearest targets and 3 nearest agents);
 - `assignment`: `model.coordination` kind "assignment": agents softly assigned to the N
   targets by Sinkhorn, each agent's assigned target embedding joins its features;
+- `assignment_prior`: the same assignment with `distance_weight = 1.0`: the utility gains
+  `-|p_i - t_j|^2` (world units), so the plan starts as the nearest-target transport;
 - `consensus`: `model.coordination` kind "consensus": the team's robust consensus message;
 - `mean_field`: `model.mean_field = {"radius": 1.5}` (the view radius): each agent also
   observes its neighbours' mean one-hot previous action.
@@ -65,6 +67,10 @@ METHODS: dict[str, tuple[str, ...]] = {
     "assignment": (
         'model.coordination={"kind": "assignment", "embedding_dim": 32, "temperature": 0.1,'
         ' "num_iterations": 20}',
+    ),
+    "assignment_prior": (
+        'model.coordination={"kind": "assignment", "embedding_dim": 32, "temperature": 0.1,'
+        ' "num_iterations": 20, "distance_weight": 1.0}',
     ),
     "consensus": (
         'model.coordination={"kind": "consensus", "features": 32, "sigma": 1.0, "max_iters": 5}',

@@ -284,3 +284,12 @@ def test_no_n_squared_array_in_a_step_at_5000_agents():
 def test_bad_settings_are_config_errors(setting, value, others):
     with pytest.raises(ConfigError, match=setting):
         make("coverage", **{**others, setting: value})
+
+
+def test_task_distances_are_squared_agent_target_distances():
+    env = make("coverage", num_agents=7, num_targets=5, k_agents=2, k_targets=3)
+    _, state = env.reset(jax.random.key(3))
+    expected = np.sum(
+        (np.asarray(state.agent_pos)[:, None] - np.asarray(state.target_pos)[None]) ** 2, -1
+    )
+    np.testing.assert_allclose(env.task_distances(state), expected, rtol=1e-5, atol=1e-6)

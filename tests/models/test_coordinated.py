@@ -350,3 +350,27 @@ def test_neighbours_need_a_radius_and_the_model_needs_them():
     carry = model.initialize_carry((1, 6))
     with pytest.raises(ValueError, match="neighbours"):
         model.init(jax.random.key(0), carry, jnp.zeros((1, 6, OBS_DIM)), jnp.zeros((1, 6), bool))
+
+
+def test_a_strong_distance_prior_assigns_each_agent_its_nearest_task():
+    from marlax.models.coordinated import AssignmentCoordination
+
+    layer = AssignmentCoordination(embedding_dim=4, temperature=0.1, distance_weight=100.0)
+    hidden = jax.random.normal(jax.random.key(30), (1, 3, 8))
+    tasks = jax.random.normal(jax.random.key(31), (1, 3, TASK_DIM))
+    nearest = jnp.array([2, 0, 1])  # agent i's nearest task; every other task 1 unit farther
+    distances = 1.0 - jax.nn.one_hot(nearest, 3)[None]
+    team = TeamInputs(
+        jnp.ones((1, 3), bool), tasks, jnp.ones((1, 3), bool), task_distances=distances
+    )
+    params = layer.init(jax.random.key(32), hidden, team)
+    extra = layer.apply(params, hidden, team)  # plan @ Dense(tasks): each agent's task
+    dense = params["params"]["task_embedding"]
+    embedded = tasks[0] @ dense["kernel"] + dense["bias"][None, :]
+    np.testing.assert_allclose(extra[0], embedded[nearest], atol=1e-4)
+    # without the prior the same parameters give a blend, not the nearest tasks
+    blind = layer.clone(distance_weight=0.0)
+    assert float(jnp.max(jnp.abs(blind.apply(params, hidden, team)[0] - embedded[nearest]))) > 1e-2
+    with pytest.raises(ConfigError) as error:
+        make_coordination({"kind": "assignment", "distance_weight": -1.0})
+    assert error.value.field == "coordination.distance_weight"

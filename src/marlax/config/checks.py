@@ -182,6 +182,16 @@ def check_coordination(config: TrainConfig, envs: list[Env]) -> None:
                 f"an env that exposes tasks (Env.tasks) for model.coordination kind "
                 f"{coordination.get('kind')!r}",
             ) from None
+        if getattr(layer, "uses_task_distances", False):
+            try:
+                jax.eval_shape(env.task_distances, state)
+            except ConfigError:
+                raise ConfigError(
+                    f"envs.{index}.name",
+                    config.envs[index].name,
+                    "an env with task positions (Env.task_distances: coverage) for "
+                    "model.coordination distance_weight > 0",
+                ) from None
 
 
 def minibatch_batch(config: TrainConfig, max_agents: int) -> tuple[int, str]:

@@ -174,9 +174,12 @@ class ModelConfig:
     )
     """Agents of a team that coordinate inside the policy (`marlax.models.coordinated`): after
     the core, {"kind": "consensus", "features", "sigma", "max_iters"} gives each agent the
-    robust consensus of its team's embeddings; {"kind": "assignment", "embedding_dim",
-    "temperature", "num_iterations"} softly assigns agents to the env's tasks
-    (`env.tasks(state)`) by Sinkhorn and gives each its assigned task's embedding;
+    robust consensus of its team's embeddings (with "neighbours": k and "radius": r, of its
+    own and its k nearest live team-mates' only: envs with agent positions); {"kind":
+    "assignment", "embedding_dim", "temperature", "num_iterations", "distance_weight"} softly
+    assigns agents to the env's tasks (`env.tasks(state)`) by Sinkhorn and gives each its
+    assigned task's embedding (distance_weight w > 0 adds -w |agent - task|^2 to the utility,
+    `env.task_distances`: a geometric prior);
     {"kind": "pipeline", "complexity_dim", "embedding_dim", "consensus_sigma", "temperature",
     "num_iterations", "consensus_iters", "use_tasks"} runs the whole
     `TensorConsensusPipeline`. PPO then learns on whole teams (`ppo.num_minibatches` divides

@@ -86,6 +86,7 @@ class DifferentiableAssignment(nn.Module):
         agent_mask: jax.Array | None = None,
         task_mask: jax.Array | None = None,
         task_capacity: jax.Array | None = None,
+        utility_bias: jax.Array | None = None,
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
         """Assign agents to tasks.
 
@@ -95,6 +96,8 @@ class DifferentiableAssignment(nn.Module):
           agent_mask: optional bool[B, N]; masked agents get an all-zero row and no influence.
           task_mask: optional bool[B, M]; masked tasks get an all-zero column.
           task_capacity: optional f32[B, M] relative capacities (default: equal, N/M each).
+          utility_bias: optional f32[B, N, M] added to the learned utilities (a prior, e.g.
+            minus a weighted squared distance, so the plan starts near the nearest-task one).
 
         Returns:
           assignment: f32[B, N, M], each active agent's row a distribution over tasks.
@@ -105,6 +108,8 @@ class DifferentiableAssignment(nn.Module):
         agent_mask = default_mask(agent_states, agent_mask)
         task_mask = default_mask(task_states, task_mask)
         utility = self.utilities(agent_states, task_states)
+        if utility_bias is not None:
+            utility = utility + utility_bias
         capacity = task_capacity if task_capacity is not None else jnp.ones(task_mask.shape)
         solve = jax.vmap(self._solve, in_axes=(0, 0, 0, 0))
         plan, iterations, marginal_error = solve(utility, agent_mask, task_mask, capacity)

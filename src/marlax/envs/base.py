@@ -143,6 +143,13 @@ class Env(abc.ABC):
         del side
         return None
 
+    def task_distances(self, state: Any) -> jax.Array:
+        """Squared distance from each agent to each task, f32[N, M] in the env's units (an
+        assignment's geometric prior). O(N M), like the assignment that reads it."""
+        del state
+        name = self.name or type(self).__name__
+        raise ConfigError("env", name, "an env with task positions (coverage)")
+
     def tasks(self, state: Any) -> tuple[jax.Array, jax.Array]:
         """The team's tasks an assignment layer assigns agents to: (f32[M, F], valid bool[M])."""
         del state

@@ -57,7 +57,13 @@ from marlax.coordination.pipeline import TensorConsensusPipeline
 from marlax.errors import ConfigError
 from marlax.models.base import Carry, PolicyOutput, RecurrentModel, dense
 from marlax.models.precision import cast_floating, compute_dtype
-from marlax.validate import require, require_bool, require_positive, require_positive_int
+from marlax.validate import (
+    require,
+    require_bool,
+    require_non_negative,
+    require_positive,
+    require_positive_int,
+)
 
 SINKHORN_DIFFERENTIATION = "unroll"
 """How every Sinkhorn solve inside a coordinated policy is differentiated (module docstring)."""
@@ -73,12 +79,15 @@ class TeamInputs:
         task_mask: bool[*teams, M] valid tasks, or None with `tasks`.
         neighbours: i32[*teams, N, k] each agent's k nearest live team-mates (-1 in empty
             slots) for a consensus over neighbourhoods, or None when not needed.
+        task_distances: f32[*teams, N, M] squared agent-task distances (`Env.task_distances`)
+            for an assignment with a distance prior, or None when not needed.
     """
 
     agent_mask: jax.Array
     tasks: jax.Array | None = None
     task_mask: jax.Array | None = None
     neighbours: jax.Array | None = None
+    task_distances: jax.Array | None = None
 
 
 class ConsensusCoordination(nn.Module):
@@ -150,22 +159,34 @@ class AssignmentCoordination(nn.Module):
     extra_i = sum_j P_ij Dense_E(task_j), with P the [N, M] plan of `DifferentiableAssignment`
     (rows of active agents sum to 1, capacities equal), differentiated by unrolling.
 
+    With `distance_weight` w > 0 the utility gains `-w |p_i - t_j|^2` (`Env.task_distances`,
+    `TeamInputs.task_distances`): a geometric prior, so the plan starts as the entropic
+    nearest-task transport instead of a geography-blind one and learning refines it.
+
     Attributes:
         embedding_dim: E, width of the agent/task embeddings and of the output.
         temperature: Sinkhorn temperature (utility units); lower gives a harder matching.
         num_iterations: Sinkhorn iterations.
+        distance_weight: w >= 0, utility lost per squared unit of agent-task distance
+            (0 = no prior).
     """
 
     embedding_dim: int = 32
     temperature: float = 0.1
     num_iterations: int = 20
+    distance_weight: float = 0.0
     uses_tasks = True
 
     def __post_init__(self) -> None:
         require_positive_int("embedding_dim", self.embedding_dim)
         require_positive("temperature", self.temperature)
         require_positive_int("num_iterations", self.num_iterations)
+        require_non_negative("distance_weight", self.distance_weight)
         super().__post_init__()
+
+    @property
+    def uses_task_distances(self) -> bool:
+        return self.distance_weight > 0
 
     @nn.compact
     def __call__(self, hidden: jax.Array, team: TeamInputs) -> jax.Array:
@@ -177,7 +198,10 @@ class AssignmentCoordination(nn.Module):
             differentiation=SINKHORN_DIFFERENTIATION,
             name="assignment",
         )
-        plan, _ = assignment(hidden, team.tasks, team.agent_mask, team.task_mask)
+        bias = None
+        if self.uses_task_distances:
+            bias = -self.distance_weight * team.task_distances
+        plan, _ = assignment(hidden, team.tasks, team.agent_mask, team.task_mask, None, bias)
         # linear: the embedding of the plan-weighted task is the plan-weighted embedding
         task_embedding = nn.Dense(self.embedding_dim, name="task_embedding")(team.tasks)
         return jnp.einsum("bnm,bme->bne", plan, task_embedding)
@@ -287,6 +311,12 @@ def neighbourhood(model: Any) -> tuple[int, float] | None:
     return getattr(coordination, "neighbourhood", None)
 
 
+def needs_task_distances(model: Any) -> bool:
+    """Whether `model` reads `TeamInputs.task_distances` (an assignment's distance prior)."""
+    coordination = getattr(model, "coordination", None)
+    return bool(getattr(coordination, "uses_task_distances", False))
+
+
 def is_team_coupled(model: Any) -> bool:
     """Whether `model` mixes the agents of a team (so it must see whole teams)."""
     return getattr(model, "coordination", None) is not None
@@ -332,6 +362,11 @@ class CoordinatedModel(RecurrentModel):
             raise ValueError(
                 f"{type(self.coordination).__name__} reads the env's tasks: pass "
                 "TeamInputs(agent_mask, tasks, task_mask)"
+            )
+        if needs_task_distances(self) and (team is None or team.task_distances is None):
+            raise ValueError(
+                "an assignment with distance_weight reads the agent-task distances: pass "
+                "TeamInputs(..., task_distances=...)"
             )
         if neighbourhood(self) is not None and (team is None or team.neighbours is None):
             raise ValueError(

@@ -28,7 +28,13 @@ from marlax.config.schema import ModelConfig, PPOConfig
 from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
-from marlax.models.coordinated import TeamInputs, is_team_coupled, needs_tasks, neighbourhood
+from marlax.models.coordinated import (
+    TeamInputs,
+    is_team_coupled,
+    needs_task_distances,
+    needs_tasks,
+    neighbourhood,
+)
 from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.registry import (
     encoder_for_space,
@@ -78,6 +84,11 @@ class Networks:
     def neighbourhood(self) -> tuple[int, float] | None:
         """(k, radius) of the team-mates a coordination layer reads, or None."""
         return neighbourhood(self.actor) or neighbourhood(self.critic)
+
+    @property
+    def needs_task_distances(self) -> bool:
+        """Whether a coordination layer reads the agent-task distances."""
+        return needs_task_distances(self.actor) or needs_task_distances(self.critic)
 
     @property
     def needs_tasks(self) -> bool:
@@ -233,7 +244,9 @@ class Networks:
         actor_carry, critic_carry = self.initialize_carry(batch)
         team = None
         if self.team_coupled:
-            team = placeholder_team(layout, batch, self.needs_tasks, self.neighbourhood)
+            team = placeholder_team(
+                layout, batch, self.needs_tasks, self.neighbourhood, self.needs_task_distances
+            )
         actor_team = _team_args(self.actor, team)
         params = {"actor": self.actor.init(actor_key, actor_carry, obs, reset, *actor_team)}
         critic_team = _team_args(self.critic, team)

@@ -22,7 +22,13 @@ from flax import struct
 from marlax.algorithms.ppo.networks import Networks
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.errors import ConfigError
-from marlax.models.coordinated import TeamInputs, is_team_coupled, needs_tasks, neighbourhood
+from marlax.models.coordinated import (
+    TeamInputs,
+    is_team_coupled,
+    needs_task_distances,
+    needs_tasks,
+    neighbourhood,
+)
 from marlax.models.heads import distribution
 from marlax.validate import require_bool, require_int
 
@@ -76,13 +82,15 @@ class TrainedPolicy:
         """The team inputs of this env ([1, ...] leaves) as in training (`teams.team_inputs`)."""
         index = self.task_index
         active = self.layout.alive(index, batched_state)  # False for padded agents too
-        tasks = task_mask = neighbours = None
+        tasks = task_mask = neighbours = distances = None
         if needs_tasks(self.networks.actor):
             tasks, task_mask = self.layout.team_tasks(index, batched_state)
         around = neighbourhood(self.networks.actor)
         if around is not None:
             neighbours = self.layout.team_neighbours(index, batched_state, *around)
-        return TeamInputs(active, tasks, task_mask, neighbours)
+        if needs_task_distances(self.networks.actor):
+            distances = self.layout.team_task_distances(index, batched_state)
+        return TeamInputs(active, tasks, task_mask, neighbours, distances)
 
     def _distribution(
         self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array

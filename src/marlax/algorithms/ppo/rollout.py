@@ -80,7 +80,13 @@ def step_team(
     the envs' tasks for an assignment: `teams.team_inputs`); None for uncoupled networks."""
     if not networks.team_coupled:
         return None
-    return team_inputs(layout, env_states, networks.needs_tasks, networks.neighbourhood)
+    return team_inputs(
+        layout,
+        env_states,
+        networks.needs_tasks,
+        networks.neighbourhood,
+        networks.needs_task_distances,
+    )
 
 
 def action_noise(key: jax.Array, layout: TaskLayout, num_steps: int) -> jax.Array:

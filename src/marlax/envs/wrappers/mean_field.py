@@ -238,6 +238,9 @@ class MeanFieldEnv(Env):
     def tasks(self, state: MeanFieldState) -> tuple[jax.Array, jax.Array]:
         return self.env.tasks(state.inner)
 
+    def task_distances(self, state: MeanFieldState) -> jax.Array:
+        return self.env.task_distances(state.inner)
+
     @property
     def arena(self) -> tuple[float, float]:
         return self.env.arena
