@@ -186,3 +186,12 @@ def test_a_variant_env_keeps_the_mean_field_inputs():
     variant = variant_env("battle", params, {"max_steps": 7}, trained)
     assert isinstance(variant, MeanFieldEnv) and variant.radius == 3.0
     assert variant.max_steps == 7 and variant.observation_space == trained.observation_space
+
+
+@pytest.mark.parametrize("algorithm", ["maml", "rl2", "varibad"])
+def test_task_family_learners_refuse_mean_field_inputs(algorithm):
+    with pytest.raises(ConfigError) as error:
+        load_config(
+            None, [f"algorithm={algorithm}", "env.name=navigation_2d", "model.mean_field={}"]
+        )
+    assert error.value.field == "model.mean_field"

@@ -67,6 +67,10 @@ ALGORITHMS = (
 )
 
 
+TASK_FAMILY_ALGORITHMS = ("maml", "rl2", "varibad")
+"""Learners that read a task family (sample_task / reset_to_task), not a wrapped env."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class TaskConfig:
     """One environment to train on and how many copies of it run in parallel."""
@@ -375,6 +379,13 @@ class TrainConfig:
         ok = ok and all(isinstance(task, TaskConfig) for task in envs)
         require(ok, "envs", envs, "a non-empty tuple of TaskConfig")
         if self.model.mean_field is not None:
+            require(
+                self.algorithm not in TASK_FAMILY_ALGORITHMS,
+                "model.mean_field",
+                self.model.mean_field,
+                f"null for algorithm {self.algorithm!r} (it learns on a task family's own "
+                "observations; mean-field inputs wrap many-agent envs such as battle, coverage)",
+            )
             envs = tuple(replace(task, mean_field=self.model.mean_field) for task in envs)
         object.__setattr__(self, "envs", envs)
         check_fields(self)
