@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from marlax.envs.neighbours import DEFAULT_CELL_CAPACITY, GridSpec
 from marlax.envs.spaces import Discrete, Space
 from marlax.errors import ConfigError
 
@@ -142,6 +143,15 @@ class Env(abc.ABC):
         sized from it drop nobody."""
         del side
         return None
+
+    def neighbour_grid(self, radius: float, cell_capacity: int | None = None) -> GridSpec:
+        """The uniform grid over `arena` for neighbour searches within `radius`: cells of side
+        `radius`, each keeping `cell_capacity`, else `max_agents_in_square(radius)` (exact),
+        else 16 agents; never more than N."""
+        low, high = self.arena
+        bound = self.max_agents_in_square(radius)
+        capacity = cell_capacity or bound or DEFAULT_CELL_CAPACITY
+        return GridSpec(low, high, radius, min(capacity, self.num_agents))
 
     def task_distances(self, state: Any) -> jax.Array:
         """Squared distance from each agent to each task, f32[N, M] in the env's units (an

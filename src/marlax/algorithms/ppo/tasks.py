@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlax.envs.base import Env
-from marlax.envs.neighbours import DEFAULT_CELL_CAPACITY, GridSpec, team_neighbours
+from marlax.envs.neighbours import team_neighbours
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.envs.wrappers import LogWrapper, VectorEnv
 
@@ -186,9 +186,7 @@ class TaskLayout:
         (`marlax.envs.neighbours.team_neighbours` on `Env.agent_positions`), -1 in empty
         slots and for padded agents."""
         env = self.tasks[task_index].env
-        low, high = env.arena
-        capacity = env.max_agents_in_square(radius) or DEFAULT_CELL_CAPACITY
-        spec = GridSpec(low, high, radius, min(capacity, env.num_agents))
+        spec = env.neighbour_grid(radius)
 
         def _one(state: Any) -> jax.Array:
             positions = env.agent_positions(state).astype(jnp.float32)

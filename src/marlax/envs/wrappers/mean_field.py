@@ -43,12 +43,7 @@ import numpy as np
 from flax import struct
 
 from marlax.envs.base import Env, Info
-from marlax.envs.neighbours import (
-    DEFAULT_CELL_CAPACITY,
-    GridSpec,
-    neighbour_mean,
-    team_neighbours,
-)
+from marlax.envs.neighbours import GridSpec, neighbour_mean, team_neighbours
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.errors import ConfigError
 from marlax.validate import require, require_int, require_positive, require_positive_int
@@ -154,10 +149,7 @@ class MeanFieldEnv(Env):
     @property
     def grid(self) -> GridSpec:
         """The neighbour grid: `env.arena` in cells of side `radius` (radius mode only)."""
-        low, high = self.env.arena
-        bound = self.env.max_agents_in_square(self.radius)
-        capacity = self.cell_capacity or bound or DEFAULT_CELL_CAPACITY
-        return GridSpec(low, high, self.radius, min(capacity, self.num_agents))
+        return self.env.neighbour_grid(self.radius, self.cell_capacity)
 
     # ---- the episode -------------------------------------------------------------------
     def reset(self, key: jax.Array) -> tuple[jax.Array, MeanFieldState]:
