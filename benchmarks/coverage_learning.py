@@ -8,6 +8,8 @@ Each cell is (N, method). N agents cover N targets (`configs/coverage_ippo.json`
   targets by Sinkhorn, each agent's assigned target embedding joins its features;
 - `assignment_prior`: the same assignment with `distance_weight = 1.0`: the utility gains
   `-|p_i - t_j|^2` (world units), so the plan starts as the nearest-target transport;
+- `assignment_relative`: the prior plus `"relative": true`: each agent also reads where its
+  assigned target lies from it (`plan @ (t_j - p_i)`, as a direction and a log distance);
 - `consensus`: `model.coordination` kind "consensus": the team's robust consensus message;
 - `mean_field`: `model.mean_field = {"radius": 1.5}` (the view radius): each agent also
   observes its neighbours' mean one-hot previous action.
@@ -71,6 +73,10 @@ METHODS: dict[str, tuple[str, ...]] = {
     "assignment_prior": (
         'model.coordination={"kind": "assignment", "embedding_dim": 32, "temperature": 0.1,'
         ' "num_iterations": 20, "distance_weight": 1.0}',
+    ),
+    "assignment_relative": (
+        'model.coordination={"kind": "assignment", "embedding_dim": 32, "temperature": 0.1,'
+        ' "num_iterations": 20, "distance_weight": 1.0, "relative": true}',
     ),
     "consensus": (
         'model.coordination={"kind": "consensus", "features": 32, "sigma": 1.0, "max_iters": 5}',

@@ -2,7 +2,10 @@
 
 For every marlax env and batch size B, a `lax.scan` of T steps of a `VectorEnv`
 (uniform random legal actions, auto-reset) runs inside one jit; steps/s = B*T/seconds
-(median of repeats, after compile). Compile time is measured separately. In the same
+(median of repeats, after compile). Every step's observations are summed into the output:
+a rollout that returned only rewards would let XLA drop the observation computation (dead
+code), which a learner cannot skip (so rates measured before 2026-12-01, which did drop it,
+are higher than what a learner sees). Compile time is measured separately. In the same
 run: JaxMARL's `MPE_simple_spread_v3` (its `step` auto-resets too) and PettingZoo/mpe2's
 numpy `simple_spread_v3` (one env, stepped serially: its rate does not grow with B).
 
@@ -49,35 +52,42 @@ def _random_actions(key: jax.Array, env, state) -> jax.Array:
 RESET_MODES = ("full", "pool", "optimistic", "step-only")
 
 
+def observation_checksum(obs) -> jax.Array:
+    """f32[]: the sum of every observation leaf, so XLA must compute them (not dead code)."""
+    return sum(jnp.sum(leaf, dtype=jnp.float32) for leaf in jax.tree.leaves(obs))
+
+
 def _optimistic_step(vector: VectorEnv, key: jax.Array, state, actions: jax.Array):
     """The pre-fix pooled step: R fresh episodes shared out k mod R (episodes repeat)."""
     pool = vector.num_resets
     step_key, reset_key = jax.random.split(key)
     step_keys = jax.random.split(step_key, vector.num_envs)
-    _, state, reward, done, _ = jax.vmap(vector.env.step)(step_keys, state, actions)
-    _, fresh = jax.vmap(vector.env.reset)(jax.random.split(reset_key, pool))
-    fresh = jax.tree.map(lambda leaf: leaf[(jnp.cumsum(done) - 1) % pool], fresh)
-    return select_tree(done, fresh, state), reward
+    obs, state, reward, done, _ = jax.vmap(vector.env.step)(step_keys, state, actions)
+    fresh_obs, fresh = jax.vmap(vector.env.reset)(jax.random.split(reset_key, pool))
+    index = (jnp.cumsum(done) - 1) % pool
+    fresh, fresh_obs = jax.tree.map(lambda leaf: leaf[index], (fresh, fresh_obs))
+    return select_tree(done, fresh, state), reward, select_tree(done, fresh_obs, obs)
 
 
 def _step_function(vector: VectorEnv, mode: str) -> Callable:
-    """`(key, state, actions) -> (state, reward)` of one batched step in an auto-reset mode."""
+    """`(key, state, actions) -> (state, reward, obs)` of one batched step in an auto-reset
+    mode."""
     if mode == "optimistic":
         return partial(_optimistic_step, vector)
     if mode == "step-only":
 
         def _step_only(key, state, actions):
             keys = jax.random.split(key, vector.num_envs)
-            _, state, reward, _, _ = jax.vmap(vector.env.step)(keys, state, actions)
-            return state, reward
+            obs, state, reward, _, _ = jax.vmap(vector.env.step)(keys, state, actions)
+            return state, reward, obs
 
         return _step_only
     if mode == "full":
         vector = dataclasses.replace(vector, num_resets=None)
 
     def _vector_step(key, state, actions):
-        _, state, reward, _, _ = vector.step(key, state, actions)
-        return state, reward
+        obs, state, reward, _, _ = vector.step(key, state, actions)
+        return state, reward, obs
 
     return _vector_step
 
@@ -91,7 +101,8 @@ def marlax_rollout(
     mode: str = "pool",
     num_seeds: int = 0,
 ):
-    """A jitted function key -> summed reward of a T-step random rollout of B envs.
+    """A jitted function key -> summed reward + observation checksum of a T-step random
+    rollout of B envs.
 
     `mode` is one of `RESET_MODES` ("pool" with `num_resets=None` is the exact full reset);
     `num_seeds` S >= 1 vmaps the rollout over S seeds (B envs each), 0 runs it once.
@@ -109,11 +120,11 @@ def marlax_rollout(
             actions = jax.vmap(_random_actions, in_axes=(0, None, 0))(
                 jax.random.split(action_key, num_envs), env, state
             )
-            state, reward = step(env_key, state, actions)
-            return state, reward.sum()
+            state, reward, obs = step(env_key, state, actions)
+            return state, reward.sum() + observation_checksum(obs)
 
-        _, rewards = jax.lax.scan(_body, state, jax.random.split(loop_key, num_steps))
-        return rewards.sum()
+        _, totals = jax.lax.scan(_body, state, jax.random.split(loop_key, num_steps))
+        return totals.sum()
 
     if num_seeds == 0:
         return jax.jit(_run)
@@ -138,13 +149,13 @@ def jaxmarl_rollout(num_envs: int, num_steps: int):
                 agent: jax.random.randint(action_keys[i], (num_envs,), 0, 5)
                 for i, agent in enumerate(agents)
             }
-            _, state, reward, _, _ = jax.vmap(env.step)(
+            obs, state, reward, _, _ = jax.vmap(env.step)(
                 jax.random.split(env_key, num_envs), state, actions
             )
-            return state, sum(reward[a].sum() for a in agents)
+            return state, sum(reward[a].sum() for a in agents) + observation_checksum(obs)
 
-        _, rewards = jax.lax.scan(_body, state, jax.random.split(loop_key, num_steps))
-        return rewards.sum()
+        _, totals = jax.lax.scan(_body, state, jax.random.split(loop_key, num_steps))
+        return totals.sum()
 
     return jax.jit(_run)
 

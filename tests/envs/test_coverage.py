@@ -286,10 +286,11 @@ def test_bad_settings_are_config_errors(setting, value, others):
         make("coverage", **{**others, setting: value})
 
 
-def test_task_distances_are_squared_agent_target_distances():
+def test_task_offsets_are_target_minus_agent_positions():
     env = make("coverage", num_agents=7, num_targets=5, k_agents=2, k_targets=3)
     _, state = env.reset(jax.random.key(3))
-    expected = np.sum(
-        (np.asarray(state.agent_pos)[:, None] - np.asarray(state.target_pos)[None]) ** 2, -1
-    )
-    np.testing.assert_allclose(env.task_distances(state), expected, rtol=1e-5, atol=1e-6)
+    offsets = np.asarray(env.task_offsets(state))
+    assert offsets.shape == (7, 5, 2)
+    agents, targets = np.asarray(state.agent_pos), np.asarray(state.target_pos)
+    for i, j in [(0, 0), (3, 4), (6, 2)]:
+        np.testing.assert_allclose(offsets[i, j], targets[j] - agents[i], rtol=1e-6)

@@ -359,10 +359,8 @@ def test_a_strong_distance_prior_assigns_each_agent_its_nearest_task():
     hidden = jax.random.normal(jax.random.key(30), (1, 3, 8))
     tasks = jax.random.normal(jax.random.key(31), (1, 3, TASK_DIM))
     nearest = jnp.array([2, 0, 1])  # agent i's nearest task; every other task 1 unit farther
-    distances = 1.0 - jax.nn.one_hot(nearest, 3)[None]
-    team = TeamInputs(
-        jnp.ones((1, 3), bool), tasks, jnp.ones((1, 3), bool), task_distances=distances
-    )
+    offsets = _offsets_one_unit_from_all_but(nearest)
+    team = TeamInputs(jnp.ones((1, 3), bool), tasks, jnp.ones((1, 3), bool), task_offsets=offsets)
     params = layer.init(jax.random.key(32), hidden, team)
     extra = layer.apply(params, hidden, team)  # plan @ Dense(tasks): each agent's task
     dense = params["params"]["task_embedding"]
@@ -374,3 +372,39 @@ def test_a_strong_distance_prior_assigns_each_agent_its_nearest_task():
     with pytest.raises(ConfigError) as error:
         make_coordination({"kind": "assignment", "distance_weight": -1.0})
     assert error.value.field == "coordination.distance_weight"
+
+
+def _offsets_one_unit_from_all_but(nearest: jax.Array) -> jax.Array:
+    """f32[1, N, N, 2]: task j lies (1, 0) from agent i, except its nearest, at (0, 0)."""
+    away = 1.0 - jax.nn.one_hot(nearest, nearest.shape[0])[None]
+    return jnp.stack([away, jnp.zeros_like(away)], axis=-1)
+
+
+def test_relative_gives_each_agent_the_offset_of_its_assigned_task():
+    from marlax.models.coordinated import AssignmentCoordination
+
+    layer = AssignmentCoordination(
+        embedding_dim=4, temperature=0.1, distance_weight=100.0, relative=True
+    )
+    hidden = jax.random.normal(jax.random.key(33), (1, 3, 8))
+    tasks = jax.random.normal(jax.random.key(34), (1, 3, TASK_DIM))
+    nearest = jnp.array([1, 2, 0])
+    # the nearest task is at (0.5, -2) from each agent; the others at (1.5, -2)
+    offsets = _offsets_one_unit_from_all_but(nearest) + jnp.array([[[[0.5, -2.0]]]])
+    team = TeamInputs(jnp.ones((1, 3), bool), tasks, jnp.ones((1, 3), bool), task_offsets=offsets)
+    params = layer.init(jax.random.key(35), hidden, team)
+    extra = layer.apply(params, hidden, team)
+    assert extra.shape == (1, 3, 4 + 3)
+    length = np.sqrt(0.5**2 + 2.0**2 + 1.0)  # r = sqrt(|o|^2 + 1) with o = (0.5, -2)
+    expected = np.array([0.5 / length, -2.0 / length, np.log(length)])
+    np.testing.assert_allclose(extra[0, :, 4:], np.tile(expected, (3, 1)), atol=1e-4)
+    # the relative features carry the plan's gradient (weak prior: the plan is soft)
+    soft = layer.clone(distance_weight=0.0)
+
+    def _relative_sum(hidden: jax.Array) -> jax.Array:
+        return jnp.sum(soft.apply(params, hidden, team)[..., 4:])
+
+    assert float(jnp.max(jnp.abs(jax.grad(_relative_sum)(hidden)))) > 1e-4
+    with pytest.raises(ConfigError) as error:
+        make_coordination({"kind": "assignment", "relative": "yes"})
+    assert error.value.field == "coordination.relative"

@@ -182,15 +182,15 @@ def check_coordination(config: TrainConfig, envs: list[Env]) -> None:
                 f"an env that exposes tasks (Env.tasks) for model.coordination kind "
                 f"{coordination.get('kind')!r}",
             ) from None
-        if getattr(layer, "uses_task_distances", False):
+        if getattr(layer, "uses_task_offsets", False):
             try:
-                jax.eval_shape(env.task_distances, state)
+                jax.eval_shape(env.task_offsets, state)
             except ConfigError:
                 raise ConfigError(
                     f"envs.{index}.name",
                     config.envs[index].name,
-                    "an env with task positions (Env.task_distances: coverage) for "
-                    "model.coordination distance_weight > 0",
+                    "an env with task positions (Env.task_offsets: coverage) for "
+                    "model.coordination distance_weight > 0 or relative",
                 ) from None
 
 

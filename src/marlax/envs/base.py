@@ -153,9 +153,10 @@ class Env(abc.ABC):
         capacity = cell_capacity or bound or DEFAULT_CELL_CAPACITY
         return GridSpec(low, high, radius, min(capacity, self.num_agents))
 
-    def task_distances(self, state: Any) -> jax.Array:
-        """Squared distance from each agent to each task, f32[N, M] in the env's units (an
-        assignment's geometric prior). O(N M), like the assignment that reads it."""
+    def task_offsets(self, state: Any) -> jax.Array:
+        """Where each task lies from each agent, f32[N, M, 2] = task - agent in the env's
+        units: an assignment's geometric prior (squared length) and each agent's assigned
+        target in its own frame. O(N M), like the assignment that reads it."""
         del state
         name = self.name or type(self).__name__
         raise ConfigError("env", name, "an env with task positions (coverage)")

@@ -17,7 +17,9 @@ feeds the policy/value head. Kinds (`make_coordination`):
   the same for every agent. O(N F) per team.
 - "assignment": agents softly assigned to the env's tasks (`env.tasks(state)`, given as
   `TeamInputs.tasks`) by Sinkhorn (`DifferentiableAssignment`, as in `AssignmentHead`);
-  each agent's assigned task embedding `plan @ Dense_E(tasks)` joins its features. O(N M E).
+  each agent's assigned task embedding `plan @ Dense_E(tasks)` joins its features (with
+  "relative": true also where its assigned task lies from it, `plan @ Env.task_offsets`).
+  O(N M E).
 - "pipeline": `TensorConsensusPipeline` (projection, optional assignment to tasks, robust
   consensus); its `[teams, 1, H]` consensus is broadcast to every agent.
 
@@ -79,15 +81,16 @@ class TeamInputs:
         task_mask: bool[*teams, M] valid tasks, or None with `tasks`.
         neighbours: i32[*teams, N, k] each agent's k nearest live team-mates (-1 in empty
             slots) for a consensus over neighbourhoods, or None when not needed.
-        task_distances: f32[*teams, N, M] squared agent-task distances (`Env.task_distances`)
-            for an assignment with a distance prior, or None when not needed.
+        task_offsets: f32[*teams, N, M, 2] task minus agent positions (`Env.task_offsets`)
+            for an assignment with a distance prior or relative targets, or None when not
+            needed.
     """
 
     agent_mask: jax.Array
     tasks: jax.Array | None = None
     task_mask: jax.Array | None = None
     neighbours: jax.Array | None = None
-    task_distances: jax.Array | None = None
+    task_offsets: jax.Array | None = None
 
 
 class ConsensusCoordination(nn.Module):
@@ -159,9 +162,17 @@ class AssignmentCoordination(nn.Module):
     extra_i = sum_j P_ij Dense_E(task_j), with P the [N, M] plan of `DifferentiableAssignment`
     (rows of active agents sum to 1, capacities equal), differentiated by unrolling.
 
-    With `distance_weight` w > 0 the utility gains `-w |p_i - t_j|^2` (`Env.task_distances`,
-    `TeamInputs.task_distances`): a geometric prior, so the plan starts as the entropic
+    With `distance_weight` w > 0 the utility gains `-w |p_i - t_j|^2` (`Env.task_offsets`,
+    `TeamInputs.task_offsets`): a geometric prior, so the plan starts as the entropic
     nearest-task transport instead of a geography-blind one and learning refines it.
+
+    With `relative` each agent also gets where its assigned task lies from it, in its own
+    frame: o_i = sum_j P_ij (t_j - p_i), given as `[o_i / r_i, log r_i]` with
+    r_i = sqrt(|o_i|^2 + 1): a direction (the offset itself near the task) and a compressed
+    distance, both smooth at o_i = 0 where |o_i| is not. The
+    absolute embedding alone leaves the policy to subtract its own position from a
+    plan-weighted task position through its nonlinear features; the offset is what a
+    "go to your task" policy reads directly. Gradients reach the plan through o_i.
 
     Attributes:
         embedding_dim: E, width of the agent/task embeddings and of the output.
@@ -169,12 +180,14 @@ class AssignmentCoordination(nn.Module):
         num_iterations: Sinkhorn iterations.
         distance_weight: w >= 0, utility lost per squared unit of agent-task distance
             (0 = no prior).
+        relative: also give each agent its assigned task's offset from it (3 features).
     """
 
     embedding_dim: int = 32
     temperature: float = 0.1
     num_iterations: int = 20
     distance_weight: float = 0.0
+    relative: bool = False
     uses_tasks = True
 
     def __post_init__(self) -> None:
@@ -182,15 +195,17 @@ class AssignmentCoordination(nn.Module):
         require_positive("temperature", self.temperature)
         require_positive_int("num_iterations", self.num_iterations)
         require_non_negative("distance_weight", self.distance_weight)
+        require_bool("relative", self.relative)
         super().__post_init__()
 
     @property
-    def uses_task_distances(self) -> bool:
-        return self.distance_weight > 0
+    def uses_task_offsets(self) -> bool:
+        return self.distance_weight > 0 or self.relative
 
     @nn.compact
     def __call__(self, hidden: jax.Array, team: TeamInputs) -> jax.Array:
-        """f32[B, N, H], tasks f32[B, M, F] -> assigned task embedding f32[B, N, E]."""
+        """f32[B, N, H], tasks f32[B, M, F] (offsets f32[B, N, M, 2]) -> assigned task
+        embedding f32[B, N, E] (f32[B, N, E + 3] with `relative`)."""
         assignment = DifferentiableAssignment(
             embedding_dim=self.embedding_dim,
             temperature=self.temperature,
@@ -199,12 +214,17 @@ class AssignmentCoordination(nn.Module):
             name="assignment",
         )
         bias = None
-        if self.uses_task_distances:
-            bias = -self.distance_weight * team.task_distances
+        if self.distance_weight > 0:
+            bias = -self.distance_weight * jnp.sum(jnp.square(team.task_offsets), axis=-1)
         plan, _ = assignment(hidden, team.tasks, team.agent_mask, team.task_mask, None, bias)
         # linear: the embedding of the plan-weighted task is the plan-weighted embedding
         task_embedding = nn.Dense(self.embedding_dim, name="task_embedding")(team.tasks)
-        return jnp.einsum("bnm,bme->bne", plan, task_embedding)
+        assigned = jnp.einsum("bnm,bme->bne", plan, task_embedding)
+        if not self.relative:
+            return assigned
+        offset = jnp.einsum("bnm,bnmd->bnd", plan, team.task_offsets)  # f32[B, N, 2]
+        length = jnp.sqrt(jnp.sum(jnp.square(offset), axis=-1, keepdims=True) + 1.0)
+        return jnp.concatenate([assigned, offset / length, jnp.log(length)], axis=-1)
 
 
 class PipelineCoordination(nn.Module):
@@ -311,10 +331,11 @@ def neighbourhood(model: Any) -> tuple[int, float] | None:
     return getattr(coordination, "neighbourhood", None)
 
 
-def needs_task_distances(model: Any) -> bool:
-    """Whether `model` reads `TeamInputs.task_distances` (an assignment's distance prior)."""
+def needs_task_offsets(model: Any) -> bool:
+    """Whether `model` reads `TeamInputs.task_offsets` (an assignment's distance prior or
+    relative targets)."""
     coordination = getattr(model, "coordination", None)
-    return bool(getattr(coordination, "uses_task_distances", False))
+    return bool(getattr(coordination, "uses_task_offsets", False))
 
 
 def is_team_coupled(model: Any) -> bool:
@@ -363,10 +384,10 @@ class CoordinatedModel(RecurrentModel):
                 f"{type(self.coordination).__name__} reads the env's tasks: pass "
                 "TeamInputs(agent_mask, tasks, task_mask)"
             )
-        if needs_task_distances(self) and (team is None or team.task_distances is None):
+        if needs_task_offsets(self) and (team is None or team.task_offsets is None):
             raise ValueError(
-                "an assignment with distance_weight reads the agent-task distances: pass "
-                "TeamInputs(..., task_distances=...)"
+                "an assignment with distance_weight or relative reads the agent-to-task "
+                "offsets: pass TeamInputs(..., task_offsets=...)"
             )
         if neighbourhood(self) is not None and (team is None or team.neighbours is None):
             raise ValueError(

@@ -196,6 +196,57 @@ def test_loss_replays_what_acting_saw(model, coordination, critic):
     np.testing.assert_allclose(metrics.value, expected, rtol=1e-4)
 
 
+@pytest.mark.slow  # ~30 s: two coverage trainers compiled
+@pytest.mark.parametrize(
+    "coordination",
+    [
+        {**ASSIGNMENT, "distance_weight": 1.0, "relative": True},
+        {**CONSENSUS, "neighbours": 3, "radius": 1.5},
+    ],
+)
+def test_loss_replays_what_acting_saw_on_coverage(coordination):
+    """The team inputs only coverage has (agent-to-target offsets, each agent's nearest
+    team-mates) are recorded per step and replayed: ratio 1, KL 0 before a gradient step."""
+    raw = {
+        "env": {
+            "name": "coverage",
+            "num_envs": 2,
+            "params": {"num_agents": 6, "num_targets": 6, "k_agents": 2, "k_targets": 2},
+        },
+        "model": {"name": "mlp", "core": CORES["mlp"], "coordination": coordination},
+        "ppo": {"total_env_steps": 32, "rollout_length": 8, "num_epochs": 1, "num_minibatches": 2},
+        "run": {"log_every": 1, "checkpoint_every": 1},
+    }
+    trainer = Trainer(load_from_dict(raw))
+    networks, layout = trainer.networks, trainer.layout
+    params = jax.jit(lambda key: networks.init(key, layout))(jax.random.key(0))
+    start = reset_runner(jax.random.key(2), layout, networks)
+    _, transitions, _, last_value = jax.jit(
+        lambda params, runner: rollout(
+            jax.random.key(1), layout, networks, params, runner, 8, bootstrap_truncation=False
+        )
+    )(params, start)
+    team = transitions.team
+    if coordination["kind"] == "assignment":
+        assert team.task_offsets.shape == (8, 2, 6, 6, 2)
+    else:
+        assert team.neighbours.shape == (8, 2, 6, 3)
+        assert bool((team.neighbours >= 0).any())
+    advantages, targets = advantages_and_targets(transitions, last_value, 0.99, 0.95)
+    batch = make_batch(
+        networks,
+        transitions,
+        advantages,
+        targets,
+        layout.agent_valid,
+        start.actor_carry,
+        start.critic_carry,
+    )
+    _, metrics = jax.jit(lambda p, b: ppo_loss(p, networks, b, trainer.ppo))(params, batch)
+    np.testing.assert_allclose(metrics.approx_kl, 0.0, atol=1e-6)
+    assert float(metrics.clip_fraction) == 0.0
+
+
 def test_team_inputs_mask_padded_agents_and_pad_tasks():
     """simple_spread with 3 and with 2 agents in one layout: the 2-agent envs' third agent
     is masked, and their 2 landmarks are padded to 3 with the third task invalid."""
@@ -230,6 +281,9 @@ def test_bad_settings_get_one_line_naming_the_field():
         team_config("gru", {"kind": "consensus", "sigma": 0})
     with pytest.raises(ConfigError, match=r"model\.coordination\.kind"):
         team_config("gru", {"kind": "auction"})
+    # simple_spread has tasks (its landmarks) but no task offsets
+    with pytest.raises(ConfigError, match=r"envs\.0\.name.*task positions.*relative"):
+        team_config("mlp", {**ASSIGNMENT, "relative": True})
     nback = {
         "env": {"name": "nback", "num_envs": 4},
         "model": {"name": "mlp", "coordination": ASSIGNMENT},

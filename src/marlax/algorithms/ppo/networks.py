@@ -31,7 +31,7 @@ from marlax.models.base import RecurrentModel
 from marlax.models.coordinated import (
     TeamInputs,
     is_team_coupled,
-    needs_task_distances,
+    needs_task_offsets,
     needs_tasks,
     neighbourhood,
 )
@@ -86,9 +86,9 @@ class Networks:
         return neighbourhood(self.actor) or neighbourhood(self.critic)
 
     @property
-    def needs_task_distances(self) -> bool:
-        """Whether a coordination layer reads the agent-task distances."""
-        return needs_task_distances(self.actor) or needs_task_distances(self.critic)
+    def needs_task_offsets(self) -> bool:
+        """Whether a coordination layer reads the agent-to-task offsets."""
+        return needs_task_offsets(self.actor) or needs_task_offsets(self.critic)
 
     @property
     def needs_tasks(self) -> bool:
@@ -245,7 +245,7 @@ class Networks:
         team = None
         if self.team_coupled:
             team = placeholder_team(
-                layout, batch, self.needs_tasks, self.neighbourhood, self.needs_task_distances
+                layout, batch, self.needs_tasks, self.neighbourhood, self.needs_task_offsets
             )
         actor_team = _team_args(self.actor, team)
         params = {"actor": self.actor.init(actor_key, actor_carry, obs, reset, *actor_team)}

@@ -25,7 +25,7 @@ from marlax.errors import ConfigError
 from marlax.models.coordinated import (
     TeamInputs,
     is_team_coupled,
-    needs_task_distances,
+    needs_task_offsets,
     needs_tasks,
     neighbourhood,
 )
@@ -82,15 +82,15 @@ class TrainedPolicy:
         """The team inputs of this env ([1, ...] leaves) as in training (`teams.team_inputs`)."""
         index = self.task_index
         active = self.layout.alive(index, batched_state)  # False for padded agents too
-        tasks = task_mask = neighbours = distances = None
+        tasks = task_mask = neighbours = offsets = None
         if needs_tasks(self.networks.actor):
             tasks, task_mask = self.layout.team_tasks(index, batched_state)
         around = neighbourhood(self.networks.actor)
         if around is not None:
             neighbours = self.layout.team_neighbours(index, batched_state, *around)
-        if needs_task_distances(self.networks.actor):
-            distances = self.layout.team_task_distances(index, batched_state)
-        return TeamInputs(active, tasks, task_mask, neighbours, distances)
+        if needs_task_offsets(self.networks.actor):
+            offsets = self.layout.team_task_offsets(index, batched_state)
+        return TeamInputs(active, tasks, task_mask, neighbours, offsets)
 
     def _distribution(
         self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array

@@ -85,7 +85,7 @@ def step_team(
         env_states,
         networks.needs_tasks,
         networks.neighbourhood,
-        networks.needs_task_distances,
+        networks.needs_task_offsets,
     )
 
 

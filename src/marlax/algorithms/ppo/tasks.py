@@ -228,17 +228,18 @@ class TaskLayout:
         )
         return features, jnp.pad(valid.astype(bool), [(0, 0), (0, pad_tasks)])
 
-    def team_task_distances(self, task_index: int, env_state: Any) -> jax.Array:
-        """f32[B_i, N_max, M_max]: squared agent-task distances (`Env.task_distances`),
+    def team_task_offsets(self, task_index: int, env_state: Any) -> jax.Array:
+        """f32[B_i, N_max, M_max, 2]: task minus agent positions (`Env.task_offsets`),
         zero for padded agents and tasks (they are masked out of the plan)."""
-        distances = jax.vmap(self.tasks[task_index].env.task_distances)(env_state)
+        offsets = jax.vmap(self.tasks[task_index].env.task_offsets)(env_state)
         num_tasks, _ = self.task_shape
         pad = [
             (0, 0),
-            (0, self.max_agents - distances.shape[1]),
-            (0, num_tasks - distances.shape[2]),
+            (0, self.max_agents - offsets.shape[1]),
+            (0, num_tasks - offsets.shape[2]),
+            (0, 0),
         ]
-        return jnp.pad(distances.astype(jnp.float32), pad)
+        return jnp.pad(offsets.astype(jnp.float32), pad)
 
     def critic_size(self) -> int:
         """S_max + N_max (+ M): what the centralised critic reads per agent."""

@@ -8,7 +8,8 @@ agent axis N visible from the env to the loss:
   assignment, the env's tasks f32[B, M, F] with their valid mask (`TaskLayout.team_tasks`);
   for a consensus over neighbourhoods, each agent's k nearest live team-mates i32[B, N, k]
   (`TaskLayout.team_neighbours`, a uniform grid on `Env.agent_positions`: O(N)); for an
-  assignment with a distance prior, the squared agent-task distances f32[B, N, M].
+  assignment with a distance prior or relative targets, the agent-to-task offsets
+  f32[B, N, M, 2] (`TaskLayout.team_task_offsets`).
   The rollout stores them in `TeamTransition.team`, so the loss replays exactly what was
   seen.
 - learning (`team_batch`): K = B team sequences [T, K, N, ...] for recurrent models (their
@@ -36,7 +37,7 @@ def team_inputs(
     env_states: Sequence[Any],
     with_tasks: bool,
     neighbourhood: tuple[int, float] | None = None,
-    with_distances: bool = False,
+    with_offsets: bool = False,
 ) -> TeamInputs:
     """The team inputs of one step, concatenated over tasks.
 
@@ -45,16 +46,18 @@ def team_inputs(
         with_tasks: read the envs' tasks (an assignment layer needs them).
         neighbourhood: (k, radius) to find each agent's k nearest team-mates (a consensus
             over neighbourhoods), or None.
-        with_distances: read the agent-task distances (an assignment's distance prior).
+        with_offsets: read the agent-to-task offsets (an assignment's distance prior or
+            relative targets).
 
     Returns:
         TeamInputs: agent_mask bool[B, N] (valid and alive); tasks f32[B, M, F] and
         task_mask bool[B, M] when `with_tasks`; neighbours i32[B, N, k] with a
-        `neighbourhood`; None where not asked.
+        `neighbourhood`; task_offsets f32[B, N, M, 2] when `with_offsets`; None where
+        not asked.
     """
     valid = layout.agent_valid
     alive = jnp.concatenate([layout.alive(i, state) for i, state in enumerate(env_states)])
-    tasks = task_mask = neighbours = distances = None
+    tasks = task_mask = neighbours = offsets = None
     if with_tasks:
         pairs = [layout.team_tasks(i, state) for i, state in enumerate(env_states)]
         tasks = jnp.concatenate([features for features, _ in pairs], axis=0)
@@ -64,10 +67,10 @@ def team_inputs(
             layout.team_neighbours(i, state, *neighbourhood) for i, state in enumerate(env_states)
         ]
         neighbours = jnp.concatenate(found, axis=0)
-    if with_distances:
-        parts = [layout.team_task_distances(i, state) for i, state in enumerate(env_states)]
-        distances = jnp.concatenate(parts, axis=0)
-    return TeamInputs(valid & alive, tasks, task_mask, neighbours, distances)
+    if with_offsets:
+        parts = [layout.team_task_offsets(i, state) for i, state in enumerate(env_states)]
+        offsets = jnp.concatenate(parts, axis=0)
+    return TeamInputs(valid & alive, tasks, task_mask, neighbours, offsets)
 
 
 def placeholder_team(
@@ -75,19 +78,19 @@ def placeholder_team(
     batch: tuple[int, ...],
     with_tasks: bool,
     neighbourhood: tuple[int, float] | None = None,
-    with_distances: bool = False,
+    with_offsets: bool = False,
 ) -> TeamInputs:
     """All-active team inputs of the right shapes for `batch` = (*teams, N) (for `init`)."""
-    tasks = task_mask = neighbours = distances = None
+    tasks = task_mask = neighbours = offsets = None
     if with_tasks:
         num_tasks, num_features = layout.task_shape
         tasks = jnp.zeros((*batch[:-1], num_tasks, num_features), jnp.float32)
         task_mask = jnp.ones((*batch[:-1], num_tasks), bool)
     if neighbourhood is not None:
         neighbours = jnp.full((*batch, neighbourhood[0]), -1, jnp.int32)
-    if with_distances:
-        distances = jnp.zeros((*batch, layout.task_shape[0]), jnp.float32)
-    return TeamInputs(jnp.ones(batch, bool), tasks, task_mask, neighbours, distances)
+    if with_offsets:
+        offsets = jnp.zeros((*batch, layout.task_shape[0], 2), jnp.float32)
+    return TeamInputs(jnp.ones(batch, bool), tasks, task_mask, neighbours, offsets)
 
 
 def team_weight(agent_valid: jax.Array, team: TeamInputs | None, shape: tuple) -> jax.Array:

@@ -383,11 +383,9 @@ class Coverage(Env):
         )
         return features, jnp.ones((self.num_targets,), bool)
 
-    def task_distances(self, state: State) -> jax.Array:
-        """f32[N, M]: squared world distance from every agent to every target."""
-        dx = state.agent_pos[:, None, 0] - state.target_pos[None, :, 0]
-        dy = state.agent_pos[:, None, 1] - state.target_pos[None, :, 1]
-        return dx * dx + dy * dy
+    def task_offsets(self, state: State) -> jax.Array:
+        """f32[N, M, 2]: target minus agent position, world units."""
+        return state.target_pos[None, :, :] - state.agent_pos[:, None, :]
 
     def global_state(self, state: State, obs: jax.Array) -> jax.Array:
         """f32[4N + 4M], O(N + M): agent positions / h (2N), agent velocities (2N), then the

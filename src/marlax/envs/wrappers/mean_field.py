@@ -230,8 +230,8 @@ class MeanFieldEnv(Env):
     def tasks(self, state: MeanFieldState) -> tuple[jax.Array, jax.Array]:
         return self.env.tasks(state.inner)
 
-    def task_distances(self, state: MeanFieldState) -> jax.Array:
-        return self.env.task_distances(state.inner)
+    def task_offsets(self, state: MeanFieldState) -> jax.Array:
+        return self.env.task_offsets(state.inner)
 
     @property
     def arena(self) -> tuple[float, float]:
