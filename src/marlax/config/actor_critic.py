@@ -5,7 +5,13 @@
 MADDPG (deterministic actors, a centralised critic on every agent's observation and action)
 and per-agent SAC (a tanh-Gaussian actor, twin critics on the agent's own observation and
 action, a learned entropy temperature) share every field here; the `noise_*` fields are
-MADDPG's exploration, the `*alpha*` and `target_entropy` fields SAC's. Every update plays
+MADDPG's exploration on continuous actions, the `gumbel_*` and `logit_penalty` fields
+MADDPG's on discrete actions, the `*alpha*` and `target_entropy` fields SAC's.
+
+MADDPG picks its action form from the env, as PPO picks its head: a `Box` action space gets
+the deterministic tanh actor, a `Discrete(A)` one the Gumbel-softmax actor (Lowe et al. 2017,
+appendix; openai/maddpg's `SoftCategoricalPd`). The `gumbel_*` settings are then read; set on
+any other task they are refused, since they would silently do nothing. Every update plays
 `num_steps` steps in each env (continuing the episodes of the last update), stores the
 transitions in the replay and takes `gradient_steps` gradient steps on sampled batches.
 """
@@ -16,9 +22,18 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from marlax.config.validators import Check, boolean, check_fields, integer, number, optional, spec
+from marlax.config.validators import (
+    Check,
+    boolean,
+    check_fields,
+    choice,
+    integer,
+    number,
+    optional,
+    spec,
+)
 from marlax.envs.base import Env
-from marlax.envs.spaces import Box
+from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
 from marlax.validate import is_int, require
 
@@ -26,6 +41,11 @@ if TYPE_CHECKING:
     from marlax.config.schema import TrainConfig
 
 OFF_POLICY_ALGORITHMS = ("maddpg", "sac")
+GUMBEL_ESTIMATORS = ("soft", "straight_through")
+DISCRETE_ONLY = ("gumbel_temperature", "gumbel_estimator", "logit_penalty")
+"""The fields only discrete-action MADDPG reads."""
+NOISE_FIELDS = ("noise_std_start", "noise_std_finish", "noise_decay")
+"""Continuous MADDPG's exploration noise: discrete MADDPG explores by sampling instead."""
 
 
 def hidden_sizes() -> Check:
@@ -80,6 +100,17 @@ class OffPolicyConfig:
     """MADDPG: std of the exploration noise after the decay (>= 0)."""
     noise_decay: float = spec(0.5, number(0.0, 1.0))
     """MADDPG: fraction of the run over which the std falls linearly from start to finish."""
+    gumbel_temperature: float = spec(1.0, number(0.0, open_low=True))
+    """MADDPG on Discrete actions: temperature of the Gumbel-softmax relaxation in the losses
+    (> 0; 1 as openai/maddpg). Lower is closer to one-hot with noisier gradients."""
+    gumbel_estimator: str = spec("soft", choice(GUMBEL_ESTIMATORS))
+    """MADDPG on Discrete actions: the action the critic is evaluated on in the actor loss and
+    the TD target. "soft": the relaxed sample softmax((logits + g) / temperature) itself
+    (openai/maddpg); "straight_through": its one-hot argmax forward with the relaxed sample's
+    gradient (Jang et al. 2017), so the critic only ever reads one-hot actions."""
+    logit_penalty: float = spec(1e-3, number(0.0))
+    """MADDPG on Discrete actions: weight of mean(logits^2) in the actor loss (>= 0;
+    openai/maddpg's 1e-3 `p_reg`)."""
     init_alpha: float = spec(0.1, number(0.0, open_low=True))
     """SAC: entropy temperature at the start (> 0)."""
     autotune_alpha: bool = spec(True, boolean())
@@ -106,26 +137,56 @@ def steps_per_update(off_policy: OffPolicyConfig, num_envs: int) -> int:
     return off_policy.num_steps * num_envs
 
 
+def _check_action_space(name: str, task_name: str, env: Env, off_policy: OffPolicyConfig) -> None:
+    """Bounded Box actions f32[A] (either learner) or Discrete(A) (MADDPG, with >= 2 actions);
+    the fields the task's learner does not read (`DISCRETE_ONLY` on Box actions,
+    `NOISE_FIELDS` on Discrete ones) left at their defaults, so no setting silently does
+    nothing."""
+    space = env.action_space
+    bounded = isinstance(space, Box) and math.isfinite(space.low) and math.isfinite(space.high)
+    box = bounded and len(space.shape) == 1
+    discrete = name == "maddpg" and isinstance(space, Discrete) and space.n >= 2
+    expected = (
+        "an env with continuous, bounded Box actions f32[A] (or Discrete(A >= 2) actions) "
+        "for maddpg"
+        if name == "maddpg"
+        else f"an env with continuous, bounded Box actions f32[A] for {name} "
+        "(discrete actions: maddpg, or the Q-learners)"
+    )
+    require(box or discrete, "envs.0.name", task_name, f"{expected}, not {space}")
+    if discrete:
+        unread, reader = NOISE_FIELDS, "maddpg on Box actions reads (discrete maddpg samples)"
+        switch = "true"
+    else:
+        unread, reader = DISCRETE_ONLY, "maddpg on Discrete actions reads"
+        switch = "false"
+    defaults = OffPolicyConfig()
+    for field in unread:
+        value = getattr(off_policy, field)
+        require(
+            value == getattr(defaults, field),
+            f"off_policy.{field}",
+            value,
+            f"its default {getattr(defaults, field)!r}, a setting only {reader}; {task_name} "
+            f"has {space} actions (simple_spread switches with params.continuous_actions = "
+            f"{switch})",
+        )
+
+
 def check_off_policy(config: TrainConfig, envs: list[Env]) -> None:
     """What MADDPG and SAC need of the task: one task with float vector observations and
-    continuous (Box) actions, and a budget of at least one update that reaches learning.
+    continuous (Box) actions, or for MADDPG Discrete ones, and a budget of at least one update
+    that reaches learning.
 
     Raises:
-        ConfigError: on `envs`, `envs.0.name`, `off_policy.total_env_steps` or
-            `off_policy.learning_starts`.
+        ConfigError: on `envs`, `envs.0.name`, `off_policy.total_env_steps`,
+            `off_policy.learning_starts`, or a `gumbel_*` / `logit_penalty` / `noise_*` field
+            set for a task whose learner does not read it.
     """
     name = config.algorithm
     require(len(envs) == 1, "envs", [task.name for task in config.envs], f"one task for {name}")
     env, task_name = envs[0], config.envs[0].name
-    space = env.action_space
-    bounded = isinstance(space, Box) and math.isfinite(space.low) and math.isfinite(space.high)
-    require(
-        bounded and len(space.shape) == 1,
-        "envs.0.name",
-        task_name,
-        f"an env with continuous, bounded Box actions f32[A] for {name}, not {space} "
-        "(simple_spread takes params.continuous_actions = true)",
-    )
+    _check_action_space(name, task_name, env, config.off_policy)
     require(
         isinstance(env.observation_space, Box) and len(env.observation_space.shape) == 1,
         "envs.0.name",
@@ -150,6 +211,9 @@ def check_off_policy(config: TrainConfig, envs: list[Env]) -> None:
 
 
 __all__ = [
+    "DISCRETE_ONLY",
+    "GUMBEL_ESTIMATORS",
+    "NOISE_FIELDS",
     "OFF_POLICY_ALGORITHMS",
     "OffPolicyConfig",
     "check_off_policy",

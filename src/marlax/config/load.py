@@ -109,6 +109,7 @@ def load_from_dict(raw: Any, overrides: Sequence[str] = ()) -> TrainConfig:
     raw = normalize_tasks(copy.deepcopy(raw))
     apply_overrides(raw, overrides)
     _check_keys(raw, TOP_LEVEL_KEYS, "")
+    _refuse_mfq_without_mean_field(raw)
     if "envs" not in raw:
         raise ConfigError("envs", None, 'a task: "env": {...} or "envs": [{...}, ...]')
     tasks = raw["envs"]
@@ -118,6 +119,23 @@ def load_from_dict(raw: Any, overrides: Sequence[str] = ()) -> TrainConfig:
     envs = tuple(_build(TaskConfig, task, f"envs.{i}") for i, task in enumerate(tasks))
     algorithm = {"algorithm": raw["algorithm"]} if "algorithm" in raw else {}
     return TrainConfig(envs=envs, **algorithm, **sections)
+
+
+def _refuse_mfq_without_mean_field(raw: dict[str, Any]) -> None:
+    """MF-Q with an explicit `model.mean_field = null` is refused: MF-Q without a mean action
+    is IQL, and runs saved before MF-Q read `MeanFieldEnv` (their configs say null) ordered
+    the Q-net input differently, so their checkpoints would load and act on permuted inputs.
+    Unset means the whole team ({})."""
+    model = raw.get("model")
+    if raw.get("algorithm") != "mfq" or not isinstance(model, dict):
+        return
+    if "mean_field" in model and model["mean_field"] is None:
+        raise ConfigError(
+            "model.mean_field",
+            None,
+            '{} (the whole team) or {"radius": r[, "k": k]} for algorithm mfq (MF-Q without a '
+            "mean action is iql; a run saved with null predates MF-Q on MeanFieldEnv: retrain it)",
+        )
 
 
 def normalize_tasks(raw: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,9 @@
 
 IQL, VDN, QMIX and MF-Q share every field here; they differ only in how the agents' Q-values
 are combined (`algorithm`: "iql" none, "vdn" a sum, "qmix" a monotonic mixer on the global
-state) or what they read ("mfq": independent Q-learners whose input adds the neighbours' mean
-previous action, Yang et al. 2018).
+state) or what they read ("mfq": independent Q-learners whose observation adds the neighbours'
+mean previous action, Yang et al. 2018: `model.mean_field`, {} = the whole team by default,
+{"radius": r} = a neighbourhood, `marlax.envs.wrappers.mean_field.MeanFieldEnv`).
 Every update resets the envs and plays `rollout_length` steps in each (an episode chunk that
 starts at a reset), stores the chunks in the replay and takes `gradient_steps` steps on
 sampled chunks, as in pymarl and JaxMARL.
@@ -108,12 +109,6 @@ def check_q_learning(config: TrainConfig, envs: list[Env]) -> None:
     name = config.algorithm
     require(len(envs) == 1, "envs", [task.name for task in config.envs], f"one task for {name}")
     env = envs[0]
-    require(
-        name != "mfq" or len(env.observation_space.shape) == 1,
-        "envs.0.name",
-        config.envs[0].name,
-        "an env with vector observations for mfq (the mean action joins the input vector)",
-    )
     require(
         isinstance(env.action_space, Discrete),
         "envs.0.name",

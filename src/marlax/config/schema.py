@@ -183,7 +183,8 @@ class ModelConfig:
     "assignment", "embedding_dim", "temperature", "num_iterations", "distance_weight"} softly
     assigns agents to the env's tasks (`env.tasks(state)`) by Sinkhorn and gives each its
     assigned task's embedding (distance_weight w > 0 adds -w |agent - task|^2 to the utility,
-    `env.task_distances`: a geometric prior);
+    a geometric prior; "relative": true also gives each agent where its assigned task lies
+    from it, both from `env.task_offsets`);
     {"kind": "pipeline", "complexity_dim", "embedding_dim", "consensus_sigma", "temperature",
     "num_iterations", "consensus_iters", "use_tasks"} runs the whole
     `TensorConsensusPipeline`. PPO then learns on whole teams (`ppo.num_minibatches` divides
@@ -195,7 +196,8 @@ class ModelConfig:
     {} = the whole team (the reference's battle setting), {"radius": r} = those within r,
     {"radius": r, "k": k} = the k nearest within r; "cell_capacity" sizes the neighbour
     grid (`marlax.envs.wrappers.mean_field.MeanFieldEnv`). Applied to every task's env, so
-    `enjoy`, `eval` and `serve` see the same inputs. None = no mean action."""
+    `enjoy`, `eval` and `serve` see the same inputs. None = no mean action, except for
+    algorithm "mfq", which always reads one: there None (unset or null) means {}."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -344,7 +346,8 @@ class TrainConfig:
     """Tasks trained together (>= 1); more than one = multi-task, one shared policy."""
     algorithm: str = spec("ppo", choice(ALGORITHMS))
     """The learner: "ppo" (section `ppo`); "iql", "vdn", "qmix", "mfq" (section `q_learning`);
-    or "maddpg", "sac" (section `off_policy`, continuous actions); or "es" (section `es`:
+    or "maddpg", "sac" (section `off_policy`; continuous actions, and discrete ones for
+    maddpg through Gumbel-softmax); or "es" (section `es`:
     evolution strategies on the policy network's parameters); or "pbt" (sections `ppo` and
     `pbt`: population-based training of `run.num_seeds` PPO members); or "rl2" (section `ppo`
     with a recurrent model, and `episodes_per_trial` on every task: RL²'s trials); or "maml"
@@ -355,7 +358,8 @@ class TrainConfig:
     ppo: PPOConfig = spec(PPOConfig, instance_of(PPOConfig))
     """PPO's settings (read when algorithm = "ppo")."""
     q_learning: QLearningConfig = spec(QLearningConfig, instance_of(QLearningConfig))
-    """The value-based learners' settings (read when algorithm is "iql", "vdn" or "qmix")."""
+    """The value-based learners' settings (read when algorithm is "iql", "vdn", "qmix" or
+    "mfq")."""
     off_policy: OffPolicyConfig = spec(OffPolicyConfig, instance_of(OffPolicyConfig))
     """MADDPG's and SAC's settings (read when algorithm is "maddpg" or "sac")."""
     es: ESConfig = spec(ESConfig, instance_of(ESConfig))
@@ -378,6 +382,9 @@ class TrainConfig:
         ok = isinstance(envs, tuple) and len(envs) >= 1
         ok = ok and all(isinstance(task, TaskConfig) for task in envs)
         require(ok, "envs", envs, "a non-empty tuple of TaskConfig")
+        if self.algorithm == "mfq" and self.model.mean_field is None:
+            # MF-Q = Q-learning on the mean-field env; without a neighbourhood, the whole team
+            object.__setattr__(self, "model", replace(self.model, mean_field={}))
         if self.model.mean_field is not None:
             require(
                 self.algorithm not in TASK_FAMILY_ALGORITHMS,

@@ -29,16 +29,21 @@ TINY: dict[str, Any] = {
 """8 updates of 4 envs x 4 steps; learning starts at update 2."""
 
 TINY_ENV = {"continuous_actions": True, "max_steps": 6}
+DISCRETE_ENV = {"continuous_actions": False, "max_steps": 6}
 
 
 def tiny_off_policy(**changes: Any) -> OffPolicyConfig:
     return OffPolicyConfig(**{**TINY, **changes})
 
 
-def tiny_setup(algorithm: str, num_envs: int = 4, **changes: Any) -> OffPolicySetup:
+def tiny_setup(
+    algorithm: str, num_envs: int = 4, *, discrete: bool = False, **changes: Any
+) -> OffPolicySetup:
+    """`algorithm` on simple_spread with 6-step episodes: Box(0, 1, (5,)) actions, or with
+    `discrete` its 5 discrete moves (MADDPG with Gumbel-softmax)."""
     return make_setup(
         algorithm,
-        make("simple_spread", **TINY_ENV),
+        make("simple_spread", **(DISCRETE_ENV if discrete else TINY_ENV)),
         num_envs=num_envs,
         off_policy=tiny_off_policy(**changes),
         optimizer=OptimizerConfig(),
@@ -57,17 +62,24 @@ class RunSettings:
 
 
 def random_batch(key: jax.Array, setup: OffPolicySetup, size: int = 5) -> Transition:
-    """K = `size` transitions with random obs, actions in [-1, 1] and rewards; the first
-    terminated."""
+    """K = `size` transitions with random obs, actions in [-1, 1] (discrete: one-hot) and
+    rewards, every action legal; the first terminated."""
     networks = setup.networks
     obs_key, action_key, reward_key, next_key = jax.random.split(key, 4)
     agents = (size, networks.num_agents)
+    if networks.discrete:
+        index = jax.random.randint(action_key, agents, 0, networks.action_dim)
+        actions = jax.nn.one_hot(index, networks.action_dim)
+    else:
+        actions = jax.random.uniform(action_key, (*agents, networks.action_dim), minval=-1.0)
     return Transition(
         obs=jax.random.normal(obs_key, (*agents, networks.obs_dim)),
-        actions=jax.random.uniform(action_key, (*agents, networks.action_dim), minval=-1.0),
+        actions=actions,
         reward=jax.random.normal(reward_key, agents),
         next_obs=jax.random.normal(next_key, (*agents, networks.obs_dim)),
         terminated=jnp.arange(size) == 0,
+        legal=jnp.ones((*agents, networks.action_dim), bool),
+        next_legal=jnp.ones((*agents, networks.action_dim), bool),
     )
 
 

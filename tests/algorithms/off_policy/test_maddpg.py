@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from marlax.algorithms.off_policy import maddpg
 from marlax.algorithms.off_policy.learn import maddpg_step
@@ -39,35 +40,42 @@ def test_actor_loss_equals_a_loop_over_agents_with_the_own_action_replaced():
             joint = batch.actions[k].at[i].set(mu[k, i])  # f32[N, A]
             rows = jnp.broadcast_to(joint, (networks.num_agents, *joint.shape))
             values.append(centralised_q(params["critic"], batch.obs[k], rows)[i])
-    loss = maddpg.actor_loss(params["actor"], params["critic"], batch, networks)
+    loss = maddpg.actor_loss(params["actor"], params["critic"], batch, jax.random.key(9), networks)
     np.testing.assert_allclose(loss, -np.mean(values), rtol=1e-5)
 
 
-def _reference_step(state, batch, setup):
+def _reference_step(state, batch, key, setup):
     """(critic, actor) after a critic step on the TD loss alone, then an actor step with the
     gradient taken with respect to the actor only, against the updated critic."""
     networks, gamma = setup.networks, setup.off_policy.gamma
+    critic_key, actor_key = jax.random.split(key)
+    target = state.target_params
     critic_grads = jax.grad(
-        lambda critic: maddpg.critic_loss(critic, state.target_params, batch, networks, gamma).loss
+        lambda critic: maddpg.critic_loss(critic, target, batch, critic_key, networks, gamma).loss
     )(state.params["critic"])
     updates, _ = setup.critic_optimizer.update(
         critic_grads, state.critic_opt_state, state.params["critic"]
     )
     critic = optax.apply_updates(state.params["critic"], updates)
-    actor_grads = jax.grad(maddpg.actor_loss)(state.params["actor"], critic, batch, networks)
+    actor_grads = jax.grad(maddpg.actor_loss)(
+        state.params["actor"], critic, batch, actor_key, networks, setup.off_policy.logit_penalty
+    )
     updates, _ = setup.actor_optimizer.update(
         actor_grads, state.actor_opt_state, state.params["actor"]
     )
     return critic, optax.apply_updates(state.params["actor"], updates)
 
 
-def test_a_maddpg_step_moves_the_critic_by_its_loss_and_the_actor_by_its_own():
-    """Equal to `_reference_step`; the targets are not touched (they move in `gradient_step`)."""
-    setup = tiny_setup("maddpg")
+@pytest.mark.parametrize("discrete", [False, True])
+def test_a_maddpg_step_moves_the_critic_by_its_loss_and_the_actor_by_its_own(discrete):
+    """Equal to `_reference_step`; the targets are not touched (they move in `gradient_step`).
+    Discrete: the same, with the Gumbel noise of both losses drawn from the step's key."""
+    setup = tiny_setup("maddpg", discrete=discrete)
     state = learner_state(jax.random.key(2), setup)
     batch = random_batch(jax.random.key(3), setup, size=8)
-    after, metrics = jax.jit(partial(maddpg_step, setup=setup))(state, batch)
-    critic, actor = jax.jit(partial(_reference_step, setup=setup))(state, batch)
+    key = jax.random.key(4)
+    after, metrics = jax.jit(partial(maddpg_step, setup=setup))(state, batch, key)
+    critic, actor = jax.jit(partial(_reference_step, setup=setup))(state, batch, key)
 
     for got, expected in zip(
         jax.tree.leaves(after.params),

@@ -18,6 +18,8 @@ def _transitions(first: int, count: int) -> Transition:
         reward=jnp.broadcast_to(10.0 * index[:, None], (count, 2)),
         next_obs=jnp.broadcast_to(index[:, None, None] + 0.5, (count, 2, 3)),
         terminated=(index % 2 == 0),
+        legal=jnp.broadcast_to((index % 3 == 0)[:, None, None], (count, 2, 1)),
+        next_legal=jnp.broadcast_to((index % 3 != 0)[:, None, None], (count, 2, 1)),
     )
 
 
@@ -42,3 +44,5 @@ def test_samples_are_stored_transitions_and_the_oldest_go_first():
     np.testing.assert_array_equal(batch.reward, 10.0 * np.stack([index, index], 1))
     np.testing.assert_array_equal(batch.next_obs[:, 0, 0], index + 0.5)
     np.testing.assert_array_equal(batch.terminated, index % 2 == 0)
+    np.testing.assert_array_equal(batch.legal[:, 0, 0], index % 3 == 0)
+    np.testing.assert_array_equal(batch.next_legal[:, 1, 0], index % 3 != 0)

@@ -77,8 +77,8 @@ def _losses(algorithm: str, networks, params, batch, key):
     """(critic loss, actor loss) of `algorithm` with the online networks as targets."""
     if algorithm == "maddpg":
         return (
-            maddpg.critic_loss(params["critic"], params, batch, networks, 0.9).loss,
-            maddpg.actor_loss(params["actor"], params["critic"], batch, networks),
+            maddpg.critic_loss(params["critic"], params, batch, key, networks, 0.9).loss,
+            maddpg.actor_loss(params["actor"], params["critic"], batch, key, networks),
         )
     alpha = jnp.float32(0.3)
     critic, actor = params["critic"], params["actor"]

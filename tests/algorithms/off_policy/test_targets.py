@@ -35,7 +35,7 @@ def test_maddpg_targets_by_hand_on_a_tiny_batch():
     networks = setup.networks
     params = networks.init(jax.random.key(1))
     batch = random_batch(jax.random.key(2), setup, size=3)
-    target = maddpg.td_targets(params, batch, networks, 0.9)
+    target = maddpg.td_targets(params, batch, jax.random.key(0), networks, 0.9)
     for k in range(3):
         next_mu = networks.greedy_actions(params["actor"], batch.next_obs[k])  # f32[N, A]
         joint = jnp.broadcast_to(next_mu, (networks.num_agents, *next_mu.shape))

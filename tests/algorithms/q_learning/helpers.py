@@ -30,3 +30,27 @@ def tiny_q(algorithm: str = "qmix", **sections: Any) -> dict[str, Any]:
     for name, values in sections.items():
         raw[name] = {**raw.get(name, {}), **values}
     return raw
+
+
+def tiny_mfq_coverage(mean_field: dict[str, Any], **sections: Any) -> dict[str, Any]:
+    """MF-Q on coverage with 8 agents (`model.mean_field` = `mean_field`): 2 envs x 8 steps,
+    4 updates, learning from the second."""
+    raw = tiny_q(
+        "mfq",
+        model={"mean_field": mean_field},
+        q_learning={
+            "total_env_steps": 2 * 8 * 4,
+            "batch_size": 2,
+            "buffer_size": 8,
+            "gradient_steps": 1,
+            "learning_starts": 16,
+        },
+    )
+    raw["env"] = {
+        "name": "coverage",
+        "num_envs": 2,
+        "params": {"num_agents": 8, "num_targets": 8, "max_steps": 8},
+    }
+    for name, values in sections.items():
+        raw[name] = {**raw.get(name, {}), **values}
+    return raw

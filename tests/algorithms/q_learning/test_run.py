@@ -103,7 +103,9 @@ def test_the_trained_policy_is_greedy_in_the_legal_actions(tmp_path):
         ({"q_learning": {"total_env_steps": 10}}, "q_learning.total_env_steps"),
         ({"q_learning": {"eps_finish": 1.5}}, "q_learning.eps_finish"),
         ({"env": {"name": "simple_spread", "params": {"continuous_actions": True}}}, "envs.0.name"),
-        ({"algorithm": "mfq", "env": {"name": "grid_return"}}, "envs.0.name"),
+        # an id grid has no room for MF-Q's mean action (`MeanFieldEnv` refuses it)
+        ({"algorithm": "mfq", "env": {"name": "grid_return"}}, "model.mean_field"),
+        ({"algorithm": "mfq", "model": {"mean_field": {"radius": 0}}}, "model.mean_field.radius"),
     ],
 )
 def test_bad_q_configs_are_one_line_and_exit_code_2(

@@ -58,17 +58,25 @@ def _actor_step(
 
 
 def maddpg_step(
-    state: OffPolicyTrainState, batch: Transition, setup: OffPolicySetup
+    state: OffPolicyTrainState, batch: Transition, key: jax.Array, setup: OffPolicySetup
 ) -> tuple[OffPolicyTrainState, Metrics]:
-    """MADDPG's critic step, then its actor step against the updated critic."""
+    """MADDPG's critic step, then its actor step against the updated critic (`key`: the
+    Gumbel noise of discrete actions' relaxed samples)."""
     networks, gamma = setup.networks, setup.off_policy.gamma
+    critic_key, actor_key = jax.random.split(key)
+    target = state.target_params
     state, parts = _critic_step(
         state,
-        lambda critic: maddpg.critic_loss(critic, state.target_params, batch, networks, gamma),
+        lambda critic: maddpg.critic_loss(critic, target, batch, critic_key, networks, gamma),
         setup,
     )
     loss, grads = jax.value_and_grad(maddpg.actor_loss)(
-        state.params["actor"], state.params["critic"], batch, networks
+        state.params["actor"],
+        state.params["critic"],
+        batch,
+        actor_key,
+        networks,
+        setup.off_policy.logit_penalty,
     )
     state = _actor_step(state, grads, setup)
     return state, {
@@ -131,7 +139,7 @@ def gradient_step(
     sample_key, loss_key = jax.random.split(key)
     batch = setup.replay.sample(state.buffer, sample_key)
     if setup.algorithm == "maddpg":
-        state, metrics = maddpg_step(state, batch, setup)
+        state, metrics = maddpg_step(state, batch, loss_key, setup)
     else:
         state, metrics = sac_step(state, batch, loss_key, setup)
     online = {name: state.params[name] for name in setup.target_names}

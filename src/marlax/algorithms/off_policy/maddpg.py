@@ -10,6 +10,14 @@ is every agent's observation:
 The primed networks are the Polyak-averaged targets; in the actor loss only agent i's own
 action comes from its actor, the others' are the batch's (the paper's eq. (6)). The actor is
 shared by all agents (parameter sharing with an agent id), and so is the critic.
+
+Discrete actions (a `Discrete(A)` env; the paper's MPE experiments, openai/maddpg): the actor
+outputs logits l(o_i) over A, illegal actions masked to -inf; the replay holds the one-hot
+actions that were played; mu'(o'_j) in the target and mu_i(o_i) in the actor loss become
+Gumbel-softmax samples of the (target) actor's logits, `soft` or `straight_through`
+(`gumbel.relaxed_action`), so the gradient flows through the sampled action; and the actor
+loss adds `logit_penalty * mean(l^2)`. openai/maddpg (maddpg/trainer/maddpg.py) uses the
+relaxed sample for both (lines 49 and 70) and the penalty with weight 1e-3 (lines 46, 56).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from marlax.algorithms.off_policy import gumbel
 from marlax.algorithms.off_policy.networks import ActorCriticNetworks, Params
 from marlax.algorithms.off_policy.replay import Transition
 from marlax.algorithms.off_policy.targets import td_target
@@ -51,10 +60,21 @@ def own_action_swapped(own: jax.Array, batch_actions: jax.Array) -> jax.Array:
 
 
 def td_targets(
-    target_params: Params, batch: Transition, networks: ActorCriticNetworks, gamma: float
+    target_params: Params,
+    batch: Transition,
+    key: jax.Array,
+    networks: ActorCriticNetworks,
+    gamma: float,
 ) -> jax.Array:
-    """f32[K, N]: y_i = r_i + gamma (1 - terminated) Q'_i(x', mu'(o'_1), ..., mu'(o'_N))."""
-    next_actions = networks.greedy_actions(target_params["actor"], batch.next_obs)
+    """f32[K, N]: y_i = r_i + gamma (1 - terminated) Q'_i(x', mu'(o'_1), ..., mu'(o'_N)).
+
+    Discrete actions: mu'(o'_j) is the target actor's Gumbel-softmax sample over the legal
+    actions of o'_j (relaxed, or its one-hot when `gumbel_estimator` is straight_through),
+    drawn with `key` and shared by every agent's critic (continuous: `key` is not read).
+    """
+    next_actions, _ = networks.loss_actions(
+        key, target_params["actor"], batch.next_obs, batch.next_legal
+    )
     next_q = networks.centralised_q(
         target_params["critic"], batch.next_obs, same_joint_action(next_actions)
     )
@@ -65,19 +85,32 @@ def critic_loss(
     critic_params: Any,
     target_params: Params,
     batch: Transition,
+    key: jax.Array,
     networks: ActorCriticNetworks,
     gamma: float,
 ) -> CriticParts:
-    """The critic's TD loss on a batch of K transitions, targets from the target networks."""
-    target = jax.lax.stop_gradient(td_targets(target_params, batch, networks, gamma))
+    """The critic's TD loss on a batch of K transitions, targets from the target networks
+    (`key`: the discrete target actions' Gumbel noise)."""
+    target = jax.lax.stop_gradient(td_targets(target_params, batch, key, networks, gamma))
     q = networks.centralised_q(critic_params, batch.obs, same_joint_action(batch.actions))
     return CriticParts(jnp.mean(jnp.square(q - target)), q.mean(), target.mean())
 
 
 def actor_loss(
-    actor_params: Any, critic_params: Any, batch: Transition, networks: ActorCriticNetworks
+    actor_params: Any,
+    critic_params: Any,
+    batch: Transition,
+    key: jax.Array,
+    networks: ActorCriticNetworks,
+    logit_penalty: float = 0.0,
 ) -> jax.Array:
-    """f32[]: -mean Q_i(x, a_1..mu_i(o_i)..a_N) (differentiate with respect to the actor only)."""
-    own = networks.greedy_actions(actor_params, batch.obs)
+    """f32[]: -mean Q_i(x, a_1..mu_i(o_i)..a_N) (differentiate with respect to the actor only).
+
+    Discrete actions: mu_i(o_i) is the Gumbel-softmax sample (noise from `key`) of the legal
+    logits l(o_i), and `logit_penalty * mean(l^2)` is added (continuous: neither).
+    """
+    own, logits = networks.loss_actions(key, actor_params, batch.obs, batch.legal)
     q = networks.centralised_q(critic_params, batch.obs, own_action_swapped(own, batch.actions))
-    return -jnp.mean(q)
+    if not networks.discrete:
+        return -jnp.mean(q)
+    return -jnp.mean(q) + logit_penalty * gumbel.logit_penalty(logits)

@@ -1,12 +1,15 @@
 """The shared actor and critic MLPs of MADDPG and SAC, and the inputs they read.
 
 Every agent runs the same actor (parameter sharing) on its own observation plus a one-hot
-agent id. Actions live in the box [-1, 1]^A inside the learner (tanh outputs); `to_env`
-maps them affinely onto the env's Box [low, high] at the env boundary only, so the replay
-and the critics see [-1, 1] actions.
+agent id. Continuous actions live in the box [-1, 1]^A inside the learner (tanh outputs);
+`to_env` maps them affinely onto the env's Box [low, high] at the env boundary only, so the
+replay and the critics see [-1, 1] actions. Discrete actions (MADDPG on a `Discrete(A)` env)
+live as one-hot vectors f32[A] inside the learner; `to_env` takes their argmax.
 
 - MADDPG (Lowe et al. 2017): a deterministic actor mu(o_i) = tanh(MLP(o_i, id_i)), and one
   centralised critic Q_i(o_1..o_N, a_1..a_N) per agent (one MLP, shared, told apart by id_i).
+  On a discrete env the actor's MLP outputs logits over the A actions instead, and the
+  actions the critic reads in the losses are Gumbel-softmax samples of them (`gumbel.py`).
 - SAC (Haarnoja et al. 2018): a Gaussian actor (mean and log-std, squashed by tanh when
   sampled, `sac.py`), and twin critics Q_1, Q_2(o_i, id_i, a_i) on the agent's own
   observation and action (independent learners).
@@ -23,8 +26,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from marlax.algorithms.off_policy.gumbel import greedy_one_hot, relaxed_action
 from marlax.config.actor_critic import OffPolicyConfig
 from marlax.envs.base import Env
+from marlax.envs.spaces import Discrete
 from marlax.models.base import dense
 
 Params = dict[str, Any]
@@ -102,9 +107,13 @@ class ActorCriticNetworks:
         obs_dim: D, one agent's observation length.
         action_dim: A.
         agent_ids: append one-hot ids to the networks' inputs.
-        action_low, action_high: the env's Box bounds (scalars).
-        actor: `DeterministicActor` (MADDPG) or `GaussianActor` (SAC).
+        action_low, action_high: the env's Box bounds (scalars; 0 and 1 when discrete).
+        actor: `DeterministicActor` (MADDPG), `MLP` logits (discrete MADDPG) or
+            `GaussianActor` (SAC).
         critic: `Critics` with 1 (MADDPG) or 2 (SAC) outputs.
+        discrete: the env's actions are `Discrete(A)` (MADDPG with Gumbel-softmax).
+        gumbel_temperature, gumbel_estimator: how discrete MADDPG relaxes the actor's
+            samples in its losses (`gumbel.relaxed_action`).
     """
 
     algorithm: str
@@ -116,6 +125,9 @@ class ActorCriticNetworks:
     action_high: float
     actor: nn.Module
     critic: nn.Module
+    discrete: bool = False
+    gumbel_temperature: float = 1.0
+    gumbel_estimator: str = "soft"
 
     def actor_inputs(self, obs: jax.Array) -> jax.Array:
         """f32[..., N, D] -> f32[..., N, D (+ N)]: each agent's obs with its id."""
@@ -123,13 +135,38 @@ class ActorCriticNetworks:
         return jnp.concatenate([obs.astype(jnp.float32), ids], axis=-1)
 
     def actor_output(self, actor_params: Any, obs: jax.Array) -> Any:
-        """MADDPG: actions f32[..., N, A] in [-1, 1]; SAC: (mean, log_std) f32[..., N, A]."""
+        """MADDPG: actions f32[..., N, A] in [-1, 1] (discrete: logits f32[..., N, A], illegal
+        actions not yet masked); SAC: (mean, log_std) f32[..., N, A]."""
         return self.actor.apply(actor_params, self.actor_inputs(obs))
 
-    def greedy_actions(self, actor_params: Any, obs: jax.Array) -> jax.Array:
-        """f32[..., N, A] in [-1, 1]: mu(o) for MADDPG, tanh(mean) for SAC."""
+    def all_legal(self, obs: jax.Array) -> jax.Array:
+        """bool[..., N, A] all True: the mask of an env without illegal actions."""
+        return jnp.ones((*obs.shape[:-1], self.action_dim), bool)
+
+    def greedy_actions(
+        self, actor_params: Any, obs: jax.Array, legal: jax.Array | None = None
+    ) -> jax.Array:
+        """f32[..., N, A]: mu(o) in [-1, 1] for MADDPG, tanh(mean) for SAC; for discrete
+        MADDPG the one-hot of the best legal logit (`legal` bool[..., N, A], None = all)."""
         out = self.actor_output(actor_params, obs)
+        if self.discrete:
+            return greedy_one_hot(out, self.all_legal(obs) if legal is None else legal)
         return out if self.algorithm == "maddpg" else jnp.tanh(out[0])
+
+    def loss_actions(
+        self, key: jax.Array, actor_params: Any, obs: jax.Array, legal: jax.Array
+    ) -> tuple[jax.Array, jax.Array]:
+        """MADDPG's actions in its losses (target actions, the actor loss's own action):
+        (actions f32[..., N, A], the actor's raw output f32[..., N, A]).
+
+        Continuous: mu(o) (`key` unused). Discrete: the Gumbel-softmax sample of the legal
+        logits, relaxed by `gumbel_estimator` (differentiable in the logits).
+        """
+        out = self.actor_output(actor_params, obs)
+        if not self.discrete:
+            return out, out
+        temperature, estimator = self.gumbel_temperature, self.gumbel_estimator
+        return relaxed_action(key, out, legal, temperature, estimator), out
 
     def centralised_q(self, critic_params: Any, obs: jax.Array, joint: jax.Array) -> jax.Array:
         """MADDPG's Q_i(o_1..o_N, a_1..a_N) for every agent i.
@@ -154,7 +191,9 @@ class ActorCriticNetworks:
 
     def to_env(self, actions: jax.Array) -> jax.Array:
         """[-1, 1] actions f32[..., A] -> the env's box [low, high] (clipped: a tanh can
-        round to exactly +-1)."""
+        round to exactly +-1); discrete: one-hot f32[..., A] -> i32[...] (the argmax)."""
+        if self.discrete:
+            return jnp.argmax(actions, axis=-1).astype(jnp.int32)
         scaled = self.action_low + 0.5 * (actions + 1.0) * (self.action_high - self.action_low)
         return jnp.clip(scaled, self.action_low, self.action_high)
 
@@ -181,13 +220,19 @@ class ActorCriticNetworks:
 
 
 def make_networks(algorithm: str, off_policy: OffPolicyConfig, env: Env) -> ActorCriticNetworks:
-    """The networks of `algorithm` ("maddpg" or "sac") for `env` (vector obs, Box actions)."""
+    """The networks of `algorithm` ("maddpg" or "sac") for `env` (vector obs; Box actions,
+    or for MADDPG also Discrete ones)."""
     action_space = env.action_space
-    action_dim = action_space.shape[0]
-    if algorithm == "maddpg":
-        actor = DeterministicActor(off_policy.actor_hidden_sizes, action_dim)
-        num_critics = 1
+    discrete = isinstance(action_space, Discrete)
+    if discrete:
+        action_dim, low, high = action_space.n, 0.0, 1.0
+        actor: nn.Module = MLP(off_policy.actor_hidden_sizes, action_dim)  # logits
     else:
+        action_dim = action_space.shape[0]
+        low, high = float(action_space.low), float(action_space.high)
+        actor = DeterministicActor(off_policy.actor_hidden_sizes, action_dim)
+    num_critics = 1
+    if algorithm == "sac":
         actor = GaussianActor(off_policy.actor_hidden_sizes, action_dim)
         num_critics = 2
     return ActorCriticNetworks(
@@ -196,8 +241,11 @@ def make_networks(algorithm: str, off_policy: OffPolicyConfig, env: Env) -> Acto
         obs_dim=env.observation_space.shape[0],
         action_dim=action_dim,
         agent_ids=off_policy.agent_ids,
-        action_low=float(action_space.low),
-        action_high=float(action_space.high),
+        action_low=low,
+        action_high=high,
         actor=actor,
         critic=Critics(off_policy.critic_hidden_sizes, num_critics),
+        discrete=discrete,
+        gumbel_temperature=off_policy.gumbel_temperature,
+        gumbel_estimator=off_policy.gumbel_estimator,
     )

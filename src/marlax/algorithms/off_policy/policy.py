@@ -7,7 +7,9 @@
 
 Deterministic play is MADDPG's mu(o) or SAC's tanh(mean); `sample=True` plays MADDPG's
 actor with Gaussian noise at the run's `noise_std_finish`, or samples SAC's squashed
-Gaussian. Actions are returned in the env's box.
+Gaussian. Actions are returned in the env's box. Discrete MADDPG plays the legal action with
+the largest logit (i32[N]; `env.action_mask` of the state it is given), or with `sample=True`
+a Gumbel-max sample of its categorical distribution, as in training.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import jax.numpy as jnp
 from flax import struct
 
 from marlax.algorithms.common.checkpointed import restore_checkpoint
+from marlax.algorithms.off_policy.gumbel import masked_logits
 from marlax.algorithms.off_policy.networks import ActorCriticNetworks
 from marlax.algorithms.off_policy.rollout import Exploration, explore_actions
 from marlax.algorithms.off_policy.trainer import OffPolicyTrainer
 from marlax.algorithms.off_policy.types import OffPolicyTrainState
 from marlax.algorithms.ppo.policy import select_task
 from marlax.config import TrainConfig
+from marlax.envs.base import Env
 from marlax.runs.folder import RunFolder
 from marlax.validate import require_int
 
@@ -41,28 +45,46 @@ class ActorPolicy:
     networks: ActorCriticNetworks = struct.field(pytree_node=False)
     sample: bool = struct.field(pytree_node=False, default=False)
     noise_std: float = struct.field(pytree_node=False, default=0.0)
+    env: Env | None = struct.field(pytree_node=False, default=None)
+    """Discrete actions: the env whose `action_mask(state)` says what is legal (None: all)."""
 
     def initial_memory(self) -> tuple:
         """Feed-forward actors keep no memory."""
         return ()
 
+    def _legal(self, obs: jax.Array, state: Any) -> jax.Array:
+        """bool[N, A]: the env's mask (discrete with an env), else all True."""
+        if self.networks.discrete and self.env is not None:
+            return self.env.action_mask(state)
+        return self.networks.all_legal(obs)
+
     def action_scores(
         self, obs: jax.Array, state: Any, memory: tuple, reset: jax.Array
     ) -> tuple[jax.Array, tuple]:
-        """(the greedy actions f32[N, A] in the env's box, memory): what an ensemble averages."""
-        del state, reset
+        """(scores f32[N, A], memory): what an ensemble combines. Continuous: the greedy
+        actions in the env's box; discrete: log softmax of the legal logits (illegal -1e9)."""
+        del reset
+        if self.networks.discrete:
+            logits = self.networks.actor_output(self.actor_params, obs)
+            legal = self._legal(obs, state)
+            scores = jax.nn.log_softmax(masked_logits(logits, legal), axis=-1)
+            return jnp.where(legal, scores, -1e9), memory
         return self.networks.to_env(self.networks.greedy_actions(self.actor_params, obs)), memory
 
     def act(
         self, key: jax.Array, obs: jax.Array, state: Any, memory: tuple, reset: jax.Array
     ) -> tuple[jax.Array, tuple]:
-        """Actions f32[N, A] in the env's box for observations f32[N, D]."""
-        del state, reset
+        """Actions for observations f32[N, D]: f32[N, A] in the env's box, or i32[N] legal
+        indices (discrete)."""
+        del reset
+        legal = self._legal(obs, state)
         if self.sample:
             exploration = Exploration(jnp.bool_(False), jnp.float32(self.noise_std))
-            actions = explore_actions(key, self.actor_params, obs, exploration, self.networks)
+            actions = explore_actions(
+                key, self.actor_params, obs, exploration, self.networks, legal
+            )
         else:
-            actions = self.networks.greedy_actions(self.actor_params, obs)
+            actions = self.networks.greedy_actions(self.actor_params, obs, legal)
         return self.networks.to_env(actions), memory
 
 
@@ -97,9 +119,14 @@ def restore_off_policy_run(
 
 
 def actor_policy(
-    trained: TrainedOffPolicyRun, seed_index: int = 0, *, sample: bool = False
+    trained: TrainedOffPolicyRun,
+    seed_index: int = 0,
+    *,
+    sample: bool = False,
+    env: Env | None = None,
 ) -> ActorPolicy:
-    """The actor of seed `seed_index`, deterministic unless `sample`.
+    """The actor of seed `seed_index`, deterministic unless `sample`, masking discrete
+    actions with `env`'s action masks (None: the run's env).
 
     Raises:
         ConfigError: `seed_index` is not in [0, S).
@@ -108,7 +135,11 @@ def actor_policy(
     actor = jax.tree.map(lambda leaf: leaf[seed_index], trained.state.params["actor"])
     setup = trained.trainer.setup
     return ActorPolicy(
-        jax.device_put(actor), setup.networks, sample, setup.off_policy.noise_std_finish
+        jax.device_put(actor),
+        setup.networks,
+        sample,
+        setup.off_policy.noise_std_finish,
+        setup.env if env is None else env,
     )
 
 
@@ -128,7 +159,7 @@ def load_off_policy_policies(
             folder=folder,
             algorithm=config.algorithm,
             env=env,
-            policy=actor_policy(trained, seed_index, sample=request.sample),
+            policy=actor_policy(trained, seed_index, sample=request.sample, env=env),
             task=task.name,
             env_name=task.name,
             update=trained.update,

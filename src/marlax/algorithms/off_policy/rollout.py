@@ -5,7 +5,14 @@
 The envs are a `LogWrapper(VectorEnv(env))` whose state lives in the train state, so an
 episode that is still running at the end of an update goes on in the next one (no reset per
 update). Actions are chosen in the learner's box [-1, 1] (`explore_actions`) and mapped onto
-the env's box only when stepping.
+the env's box only when stepping; discrete actions are chosen as one-hot vectors and stepped
+as their index.
+
+Exploration: continuous MADDPG adds Gaussian noise to mu(o) (the `noise_*` schedule).
+Discrete MADDPG samples its actor's categorical distribution softmax(legal logits) by
+Gumbel-max, the hard counterpart of openai/maddpg's acting sample (the argmax of its
+Gumbel-softmax sample, maddpg/trainer/maddpg.py:45); that sampling is its exploration, kept
+alive by the actor loss's logit penalty, and the `noise_*` schedule is not read.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common.episodes import EpisodeStats, episode_stats
+from marlax.algorithms.off_policy.gumbel import gumbel_max, uniform_legal
 from marlax.algorithms.off_policy.networks import ActorCriticNetworks, Params
 from marlax.algorithms.off_policy.replay import Transition
 from marlax.algorithms.off_policy.sac import sample_squashed
@@ -52,17 +60,23 @@ def explore_actions(
     obs: jax.Array,
     exploration: Exploration,
     networks: ActorCriticNetworks,
+    legal: jax.Array | None = None,
 ) -> jax.Array:
     """f32[..., N, A] in [-1, 1]: uniform, or the actor's with exploration (MADDPG:
-    mu(o) + Gaussian noise, clipped; SAC: a sample of the squashed Gaussian).
+    mu(o) + Gaussian noise, clipped; SAC: a sample of the squashed Gaussian). Discrete
+    MADDPG: one-hot, a uniform legal action or a Gumbel-max sample of the legal logits.
 
     Args:
-        obs: f32[..., N, D].
+        obs: f32[..., N, D]; legal: bool[..., N, A] (read when discrete; None = all legal).
     """
     uniform_key, policy_key = jax.random.split(key)
     shape = (*obs.shape[:-1], networks.action_dim)
-    uniform = jax.random.uniform(uniform_key, shape, minval=-1.0, maxval=1.0)
     out = networks.actor_output(actor_params, obs)
+    if networks.discrete:
+        legal = networks.all_legal(obs) if legal is None else legal
+        uniform = uniform_legal(uniform_key, legal)
+        return jnp.where(exploration.uniform, uniform, gumbel_max(policy_key, out, legal))
+    uniform = jax.random.uniform(uniform_key, shape, minval=-1.0, maxval=1.0)
     if networks.algorithm == "maddpg":
         noise = exploration.noise_std * jax.random.normal(policy_key, shape)
         policy = jnp.clip(out + noise, -1.0, 1.0)
@@ -74,6 +88,14 @@ def explore_actions(
 class _Carry(NamedTuple):
     obs: jax.Array  # f32[B, N, D]
     log_state: Any
+
+
+def legal_actions(setup: OffPolicySetup, env_state: Any, obs: jax.Array) -> jax.Array:
+    """bool[B, N, A]: the env's action masks (discrete), or all True (Box actions, which
+    have no mask)."""
+    if not setup.networks.discrete:
+        return setup.networks.all_legal(obs)
+    return jax.vmap(setup.env.action_mask)(env_state)
 
 
 def collect(
@@ -99,11 +121,18 @@ def collect(
     def _step(carry: _Carry, step_key: jax.Array) -> tuple[_Carry, tuple]:
         """Carries the envs' obs and state; stacks the transition and episode stats."""
         action_key, env_key = jax.random.split(step_key)
-        actions = explore_actions(action_key, params["actor"], carry.obs, exploration, networks)
+        legal = legal_actions(setup, carry.log_state.env_state, carry.obs)
+        actions = explore_actions(
+            action_key, params["actor"], carry.obs, exploration, networks, legal
+        )
         next_obs, log_state, reward, _, info = logged.step(
             env_key, carry.log_state, networks.to_env(actions)
         )
-        transition = Transition(carry.obs, actions, reward, info["final_obs"], info["terminated"])
+        # the mask at the observation stepped into, before any auto-reset (the TD target's)
+        next_legal = legal_actions(setup, info["final_state"], info["final_obs"])
+        transition = Transition(
+            carry.obs, actions, reward, info["final_obs"], info["terminated"], legal, next_legal
+        )
         return _Carry(next_obs, log_state), (transition, episode_stats(info))
 
     keys = jax.random.split(key, setup.off_policy.num_steps)

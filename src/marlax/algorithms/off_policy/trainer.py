@@ -94,6 +94,8 @@ def _example_transition(setup: OffPolicySetup) -> Transition:
         reward=jnp.zeros(agents, jnp.float32),
         next_obs=jnp.zeros((*agents, networks.obs_dim), jnp.float32),
         terminated=jnp.zeros((), bool),
+        legal=jnp.ones((*agents, networks.action_dim), bool),
+        next_legal=jnp.ones((*agents, networks.action_dim), bool),
     )
 
 

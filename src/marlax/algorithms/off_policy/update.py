@@ -26,7 +26,8 @@ def off_policy_update(
     """One whole update of one seed (see the module docstring).
 
     Returns:
-        (the next state, metrics f32[] each: return, length, episodes, (MADDPG) noise_std, the
+        (the next state, metrics f32[] each: return, length, episodes, (continuous MADDPG)
+        noise_std, the
         losses and Q statistics of `learn.py` (NaN on updates that do not learn)).
     """
     off_policy = setup.off_policy
@@ -51,6 +52,6 @@ def off_policy_update(
         learn_key,
     )
     metrics = {**episode_metrics(stats), **learned}
-    if setup.algorithm == "maddpg":
+    if setup.algorithm == "maddpg" and not setup.networks.discrete:
         metrics["noise_std"] = exploration.noise_std
     return state.replace(key=next_key, update=state.update + 1), metrics

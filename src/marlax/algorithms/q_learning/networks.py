@@ -3,7 +3,9 @@
 The agent network is a `RecurrentModel` from the model registry whose policy outputs serve as
 Q-values f32[..., A] (its value output is unused), so every core (MLP, GRU, Transformer, SSM)
 and encoder works here as in PPO. Parameters: {"agent": ..., "mixer": ...} ("mixer" is
-empty for IQL and VDN).
+empty for IQL, VDN and MF-Q). MF-Q needs nothing here: its env is a `MeanFieldEnv`, whose
+observations already hold each agent's neighbours' mean previous action
+(`marlax.envs.wrappers.mean_field`), so acting, the replay and learning all read it alike.
 """
 
 from __future__ import annotations
@@ -40,8 +42,6 @@ class QNetworks:
         qmix: the QMIX mixer module (None otherwise).
         state_size: S, the flattened global state's size (0 unless QMIX).
         num_actions: A.
-        mean_field: MF-Q: the neighbours' mean previous action f32[A] joins each agent's
-            input (`mean_field.py`).
     """
 
     agent: RecurrentModel
@@ -52,58 +52,38 @@ class QNetworks:
     qmix: QMixer | None
     state_size: int
     num_actions: int
-    mean_field: bool = False
 
-    def inputs(self, obs: jax.Array, mean_action: jax.Array | None) -> jax.Array:
-        """What the agent network reads: obs [*batch, N, *obs_shape] with ids, and under MF-Q
-        the mean action f32[*batch, N, A] appended (vector observations only)."""
-        inputs = with_agent_ids(obs, self.obs_space, self.agent_ids)
-        if not self.mean_field:
-            return inputs
-        return jnp.concatenate([inputs.astype(jnp.float32), mean_action], axis=-1)
+    def inputs(self, obs: jax.Array) -> jax.Array:
+        """What the agent network reads: obs [*batch, N, *obs_shape] with ids."""
+        return with_agent_ids(obs, self.obs_space, self.agent_ids)
 
     def initialize_carry(self, batch_shape: tuple[int, ...]) -> Any:
         """Empty agent memories for `batch_shape` (e.g. (B, N))."""
         return self.agent.initialize_carry(batch_shape)
 
-    def step(
-        self,
-        params: Params,
-        carry: Any,
-        obs: jax.Array,
-        reset: jax.Array,
-        mean_action: jax.Array | None = None,
-    ):
+    def step(self, params: Params, carry: Any, obs: jax.Array, reset: jax.Array):
         """One step of every agent.
 
         Args:
             obs: [*batch, N, *obs_shape] env observations; reset: bool[*batch, N].
-            mean_action: f32[*batch, N, A] under MF-Q, else None.
 
         Returns:
             (carry, Q-values f32[*batch, N, A]).
         """
-        inputs = self.inputs(obs, mean_action)
+        inputs = self.inputs(obs)
         carry, (q, _) = self.agent.apply(params["agent"], carry, inputs, reset)
         return carry, q
 
-    def sequence(
-        self,
-        params: Params,
-        obs_seq: jax.Array,
-        reset_seq: jax.Array,
-        mean_action_seq: jax.Array | None = None,
-    ) -> jax.Array:
+    def sequence(self, params: Params, obs_seq: jax.Array, reset_seq: jax.Array) -> jax.Array:
         """Q-values over a sequence that starts with empty memories.
 
         Args:
             obs_seq: [T, *batch, N, *obs_shape]; reset_seq: bool[T, *batch, N].
-            mean_action_seq: f32[T, *batch, N, A] under MF-Q, else None.
 
         Returns:
             f32[T, *batch, N, A].
         """
-        inputs = self.inputs(obs_seq, mean_action_seq)
+        inputs = self.inputs(obs_seq)
         carry = self.initialize_carry(reset_seq.shape[1:])
         _, (q, _) = self.agent.apply(params["agent"], carry, inputs, reset_seq, method="sequence")
         return q
@@ -121,7 +101,7 @@ class QNetworks:
         agent_key, mixer_key = jax.random.split(key)
         shape = (1, self.num_agents)
         obs = jnp.zeros((*shape, *self.obs_space.shape), self.obs_space.dtype)
-        inputs = self.inputs(obs, jnp.zeros((*shape, self.num_actions)))
+        inputs = self.inputs(obs)
         carry = self.initialize_carry(shape)
         params = {"agent": self.agent.init(agent_key, carry, inputs, jnp.ones(shape, bool))}
         mixer_params = {}
@@ -142,12 +122,9 @@ def global_state_size(env: Env) -> int:
 def make_q_networks(
     algorithm: str, model: ModelConfig, q_learning: QLearningConfig, env: Env
 ) -> QNetworks:
-    """The networks of `algorithm` ("iql", "vdn", "qmix" or "mfq") for `env`."""
+    """The networks of `algorithm` ("iql", "vdn", "qmix" or "mfq") for `env` (for "mfq" a
+    `MeanFieldEnv`: `TrainConfig` gives it one)."""
     space = network_observation_space(env.observation_space, env.num_agents, q_learning.agent_ids)
-    mean_field = algorithm == "mfq"
-    if mean_field:  # the mean action is appended to the (vector) input
-        width = space.shape[0] + env.action_space.n
-        space = Box(min(float(space.low), 0.0), max(float(space.high), 1.0), (width,), "float32")
     agent = make_model_for_spaces(
         model.name,
         space,
@@ -171,5 +148,4 @@ def make_q_networks(
         qmix=qmix,
         state_size=state_size,
         num_actions=env.action_space.n,
-        mean_field=mean_field,
     )

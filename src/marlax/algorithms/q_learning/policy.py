@@ -18,7 +18,6 @@ from flax import struct
 
 from marlax.algorithms.common.checkpointed import restore_checkpoint
 from marlax.algorithms.q_learning.explore import epsilon_greedy, greedy
-from marlax.algorithms.q_learning.mean_field import neighbour_mean_action
 from marlax.algorithms.q_learning.networks import QNetworks
 from marlax.algorithms.q_learning.trainer import QTrainer
 from marlax.algorithms.q_learning.update import QTrainState
@@ -39,32 +38,25 @@ class QPolicy:
     epsilon: float = struct.field(pytree_node=False, default=0.0)
 
     def initial_memory(self) -> Any:
-        """(the agents' carry, leaves [1, N, ...]; their previous actions i32[N])."""
-        num_agents = self.networks.num_agents
-        carry = self.networks.initialize_carry((1, num_agents))
-        return carry, jnp.zeros((num_agents,), jnp.int32)
+        """The agents' carry, leaves [1, N, ...]."""
+        return self.networks.initialize_carry((1, self.networks.num_agents))
 
     def q_values(self, obs: jax.Array, memory: Any, reset: jax.Array) -> tuple[jax.Array, Any]:
-        """(Q f32[N, A], the network's carry) for one env's observations [N, *obs_shape]."""
-        carry, previous = memory
-        networks = self.networks
-        reset_batch = jnp.broadcast_to(reset, (1, networks.num_agents))
-        mean_action = None
-        if networks.mean_field:
-            mean_action = neighbour_mean_action(previous[None], networks.num_actions, reset[None])
-        carry, q = networks.step(self.params, carry, obs[None], reset_batch, mean_action)
+        """(Q f32[N, A], the network's carry) for one env's observations [N, *obs_shape]
+        (under MF-Q the `MeanFieldEnv`'s, mean action included)."""
+        reset_batch = jnp.broadcast_to(reset, (1, self.networks.num_agents))
+        carry, q = self.networks.step(self.params, memory, obs[None], reset_batch)
         return q[0], carry
 
     def action_scores(
         self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
     ) -> tuple[jax.Array, Any]:
         """(log-probabilities f32[N, A] of the greedy policy: 0 on the best legal action,
-        MASKED_LOGIT elsewhere; the new memory). In an ensemble the memory records this
-        learner's own greedy actions as the previous ones (only MF-Q reads them)."""
+        MASKED_LOGIT elsewhere; the new memory)."""
         q, carry = self.q_values(obs, memory, reset)
         actions = greedy(q, self.env.action_mask(state))
         chosen = jax.nn.one_hot(actions, q.shape[-1], dtype=bool)
-        return jnp.where(chosen, 0.0, MASKED_LOGIT), (carry, actions)
+        return jnp.where(chosen, 0.0, MASKED_LOGIT), carry
 
     def act(
         self, key: jax.Array, obs: jax.Array, state: Any, memory: Any, reset: jax.Array
@@ -76,7 +68,7 @@ class QPolicy:
             actions = epsilon_greedy(key, q, legal, jnp.float32(self.epsilon))
         else:
             actions = greedy(q, legal)
-        return actions, (carry, actions)
+        return actions, carry
 
 
 @dataclass(frozen=True)

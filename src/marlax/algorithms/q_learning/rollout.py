@@ -3,6 +3,8 @@
 Every chunk starts at a reset, so the agents' memory starts empty and the replay can unroll
 the network over it from zero (`replay.py`). Envs that end an episode inside the chunk start
 the next one at once (`VectorEnv`'s auto-reset) and the network's memory is reset with them.
+The chunk stores the env's observations as the network read them (under MF-Q with the mean
+action the `MeanFieldEnv` joined), so learning unrolls the network over the same inputs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import jax.numpy as jnp
 
 from marlax.algorithms.common.episodes import EpisodeStats, episode_stats
 from marlax.algorithms.q_learning.explore import epsilon_greedy_with, exploration_noise
-from marlax.algorithms.q_learning.mean_field import neighbour_mean_action
 from marlax.algorithms.q_learning.networks import Params, QNetworks
 from marlax.algorithms.q_learning.replay import Chunk
 from marlax.envs.base import Env
@@ -25,7 +26,6 @@ class _Carry(NamedTuple):
     obs: jax.Array  # [B, N, *obs_shape]
     log_state: Any
     memory: Any  # the agent network's carry [B, N, ...]
-    previous: jax.Array  # i32[B, N] the actions of the last step (MF-Q's mean action)
     reset: jax.Array  # bool[B] this step starts an episode
     final_obs: jax.Array  # [B, N, *obs_shape] the observation the last step stepped into
     final_state: Any  # [B] its env state, before any reset
@@ -62,8 +62,7 @@ def collect_chunks(
     obs, log_state = logged.reset(reset_key)
     inner = log_state.env_state
     memory = networks.initialize_carry((num_envs, env.num_agents))
-    previous = jnp.zeros((num_envs, env.num_agents), jnp.int32)
-    start = _Carry(obs, log_state, memory, previous, jnp.ones((num_envs,), bool), obs, inner)
+    start = _Carry(obs, log_state, memory, jnp.ones((num_envs,), bool), obs, inner)
     shape = (length, num_envs, env.num_agents, networks.num_actions)
     keys = (jax.random.split(step_key, length), exploration_noise(act_key, shape))
 
@@ -72,10 +71,7 @@ def collect_chunks(
         env_state = carry.log_state.env_state
         legal = _legal(env, env_state)
         agent_reset = jnp.broadcast_to(carry.reset[:, None], (num_envs, env.num_agents))
-        mean_action = None
-        if networks.mean_field:
-            mean_action = neighbour_mean_action(carry.previous, networks.num_actions, carry.reset)
-        memory, q = networks.step(params, carry.memory, carry.obs, agent_reset, mean_action)
+        memory, q = networks.step(params, carry.memory, carry.obs, agent_reset)
         actions = epsilon_greedy_with(noise, q, legal, epsilon)
         obs, log_state, reward, done, info = logged.step(env_key, carry.log_state, actions)
         seen = (
@@ -89,7 +85,7 @@ def collect_chunks(
         )
         stats = episode_stats(info)
         final = (info["final_obs"], info["final_state"])
-        return _Carry(obs, log_state, memory, actions, done, *final), (seen, stats)
+        return _Carry(obs, log_state, memory, done, *final), (seen, stats)
 
     last, (seen, stats) = jax.lax.scan(_step, start, keys)
     obs_seq, legal_seq, state_seq, actions, reward, done, terminated = seen

@@ -1,4 +1,4 @@
-"""IQL / VDN / QMIX on the one task of a `TrainConfig`: seeds as a vmap axis, jitted calls.
+"""IQL / VDN / QMIX / MF-Q on the one task of a `TrainConfig`: seeds as a vmap axis, jitted calls.
 
     trainer = QTrainer(config)
     state = trainer.init(jax.random.key(config.run.seed))    # leading seed axis S
@@ -22,7 +22,6 @@ from marlax.algorithms.q_learning.rollout import collect_chunks
 from marlax.algorithms.q_learning.update import QSetup, QTrainState, q_update
 from marlax.config import TrainConfig
 from marlax.config.q_learning import chunk_length
-from marlax.envs.registry import make
 
 
 def _strong(leaf: jax.Array) -> jax.Array:
@@ -35,7 +34,7 @@ def _strong(leaf: jax.Array) -> jax.Array:
 def build_setup(config: TrainConfig) -> QSetup:
     """The static parts of a Q-learning run (env, networks, replay, optimiser)."""
     task = config.envs[0]
-    env = make(task.name, **dict(task.params))
+    env = task.make_env()  # under MF-Q (model.mean_field) a MeanFieldEnv
     q_learning = config.q_learning
     length = chunk_length(q_learning, env)
     per_update = length * task.num_envs

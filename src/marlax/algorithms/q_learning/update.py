@@ -20,7 +20,6 @@ from flax import struct
 
 from marlax.algorithms.common.episodes import episode_metrics
 from marlax.algorithms.q_learning.explore import epsilon_at
-from marlax.algorithms.q_learning.mean_field import chunk_previous_actions, neighbour_mean_action
 from marlax.algorithms.q_learning.networks import Params, QNetworks
 from marlax.algorithms.q_learning.replay import Chunk, EpisodeReplay
 from marlax.algorithms.q_learning.rollout import collect_chunks
@@ -79,12 +78,8 @@ def chunk_loss(params: Params, target_params: Params, chunks: Chunk, setup: QSet
     last = jnp.zeros((1, count), bool)  # o_T continues the chunk's last episode
     reset = jnp.concatenate([first, time_major.done[:-1], last])
     reset = jnp.broadcast_to(reset[..., None], (steps + 1, count, networks.num_agents))
-    mean_action = None
-    if networks.mean_field:
-        previous, start = chunk_previous_actions(batch.actions, time_major.done)
-        mean_action = neighbour_mean_action(previous, networks.num_actions, start)
-    online = networks.sequence(params, time_major.obs, reset, mean_action)
-    target = networks.sequence(target_params, time_major.obs, reset, mean_action)
+    online = networks.sequence(params, time_major.obs, reset)
+    target = networks.sequence(target_params, time_major.obs, reset)
     target = jax.lax.stop_gradient(target)
     taken = chosen_q(online[:-1], batch.actions)
     bootstrap = next_q(online, target, batch.legal, q_learning.double_q)
