@@ -256,14 +256,14 @@ def main() -> None:
             row[name] = summarise(outcomes)
         rows.append(row)
     overall = {name: summarise(np.concatenate(parts)) for name, parts in totals.items()}
+    # an update's return is NaN when no episode ended in it (episodes outlast a rollout)
     curves = {
         method: {
-            "final_return_per_seed": trained[method]["curve"][
-                :, -max(1, trained[method]["curve"].shape[1] // 10) :
-            ]
-            .mean(axis=1)
-            .tolist(),
-            "curve_mean": trained[method]["curve"].mean(axis=0).tolist(),
+            "final_return_per_seed": np.nanmean(
+                trained[method]["curve"][:, -max(1, trained[method]["curve"].shape[1] // 10) :],
+                axis=1,
+            ).tolist(),
+            "curve_mean": np.nanmean(trained[method]["curve"], axis=0).tolist(),
             "train_seconds": trained[method]["seconds"],
         }
         for method in METHODS
