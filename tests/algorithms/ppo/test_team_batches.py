@@ -146,6 +146,38 @@ def test_team_layout_loss_equals_flat_layout_loss_without_coordination(model):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def _rollout_8_steps(trainer: Trainer) -> tuple:
+    """(params, start runner, transitions [8, B, N], last value) of one jitted rollout."""
+    networks, layout = trainer.networks, trainer.layout
+    params = jax.jit(lambda key: networks.init(key, layout))(jax.random.key(0))
+    start = reset_runner(jax.random.key(2), layout, networks)
+    # no truncation bootstrap: one fewer pass of the networks to compile (the final values
+    # are the same function as every other value)
+    _, transitions, _, last_value = jax.jit(
+        lambda params, runner: rollout(
+            jax.random.key(1), layout, networks, params, runner, 8, bootstrap_truncation=False
+        )
+    )(params, start)
+    return params, start, transitions, last_value
+
+
+def _replayed_loss(trainer: Trainer, params, start, transitions, last_value) -> tuple:
+    """(batch, metrics) of the PPO loss on the rollout, before any gradient step."""
+    networks = trainer.networks
+    advantages, targets = advantages_and_targets(transitions, last_value, 0.99, 0.95)
+    batch = make_batch(
+        networks,
+        transitions,
+        advantages,
+        targets,
+        trainer.layout.agent_valid,
+        start.actor_carry,
+        start.critic_carry,
+    )
+    _, metrics = jax.jit(lambda p, b: ppo_loss(p, networks, b, trainer.ppo))(params, batch)
+    return batch, metrics
+
+
 @pytest.mark.parametrize(
     ("model", "coordination", "critic"),
     [
@@ -160,17 +192,8 @@ def test_loss_replays_what_acting_saw(model, coordination, critic):
     1, KL 0) on the team layout; the tasks it replays are the landmarks of each step, and
     3-step episodes end inside the 8-step rollout (memories reset where acting did)."""
     trainer = Trainer(team_config(model, coordination, critic=critic))
-    networks, layout = trainer.networks, trainer.layout
-    assert networks.team_coupled
-    params = jax.jit(lambda key: networks.init(key, layout))(jax.random.key(0))
-    start = reset_runner(jax.random.key(2), layout, networks)
-    # no truncation bootstrap: one fewer pass of the networks to compile (the final values
-    # are the same function as every other value)
-    _, transitions, _, last_value = jax.jit(
-        lambda params, runner: rollout(
-            jax.random.key(1), layout, networks, params, runner, 8, bootstrap_truncation=False
-        )
-    )(params, start)
+    assert trainer.networks.team_coupled
+    params, start, transitions, last_value = _rollout_8_steps(trainer)
     assert bool(transitions.reset[1:].any())
     team = transitions.team
     assert team.agent_mask.shape == (8, 4, 3) and bool(team.agent_mask.all())
@@ -179,17 +202,7 @@ def test_loss_replays_what_acting_saw(model, coordination, critic):
         landmarks = transitions.model_obs[..., 4:10].reshape(8, 4, 3, 3, 2)
         own = transitions.model_obs[..., 2:4]
         np.testing.assert_allclose(landmarks[:, :, 0] + own[:, :, :1], team.tasks, atol=1e-5)
-    advantages, targets = advantages_and_targets(transitions, last_value, 0.99, 0.95)
-    batch = make_batch(
-        networks,
-        transitions,
-        advantages,
-        targets,
-        layout.agent_valid,
-        start.actor_carry,
-        start.critic_carry,
-    )
-    _, metrics = jax.jit(lambda p, b: ppo_loss(p, networks, b, trainer.ppo))(params, batch)
+    batch, metrics = _replayed_loss(trainer, params, start, transitions, last_value)
     np.testing.assert_allclose(metrics.approx_kl, 0.0, atol=1e-6)
     assert float(metrics.clip_fraction) == 0.0
     expected = 0.5 * jnp.mean(jnp.square(batch.transition.value - batch.targets))
@@ -218,31 +231,14 @@ def test_loss_replays_what_acting_saw_on_coverage(coordination):
         "run": {"log_every": 1, "checkpoint_every": 1},
     }
     trainer = Trainer(load_from_dict(raw))
-    networks, layout = trainer.networks, trainer.layout
-    params = jax.jit(lambda key: networks.init(key, layout))(jax.random.key(0))
-    start = reset_runner(jax.random.key(2), layout, networks)
-    _, transitions, _, last_value = jax.jit(
-        lambda params, runner: rollout(
-            jax.random.key(1), layout, networks, params, runner, 8, bootstrap_truncation=False
-        )
-    )(params, start)
+    params, start, transitions, last_value = _rollout_8_steps(trainer)
     team = transitions.team
     if coordination["kind"] == "assignment":
         assert team.task_offsets.shape == (8, 2, 6, 6, 2)
     else:
         assert team.neighbours.shape == (8, 2, 6, 3)
         assert bool((team.neighbours >= 0).any())
-    advantages, targets = advantages_and_targets(transitions, last_value, 0.99, 0.95)
-    batch = make_batch(
-        networks,
-        transitions,
-        advantages,
-        targets,
-        layout.agent_valid,
-        start.actor_carry,
-        start.critic_carry,
-    )
-    _, metrics = jax.jit(lambda p, b: ppo_loss(p, networks, b, trainer.ppo))(params, batch)
+    _, metrics = _replayed_loss(trainer, params, start, transitions, last_value)
     np.testing.assert_allclose(metrics.approx_kl, 0.0, atol=1e-6)
     assert float(metrics.clip_fraction) == 0.0
 
