@@ -36,28 +36,8 @@ def _team_return(env, policy) -> float:
     return float(np.asarray(results.returns).mean())
 
 
-@pytest.mark.slow
-def test_maddpg_beats_random_on_continuous_simple_spread():
-    env = make("simple_spread", continuous_actions=True)
-    off_policy = OffPolicyConfig(total_env_steps=TOTAL_ENV_STEPS)
-    setup = make_setup(
-        "maddpg", env, num_envs=16, off_policy=off_policy, optimizer=OptimizerConfig()
-    )
-    trainer = OffPolicyTrainer(setup)
-    state, _ = trainer.update(trainer.init(jax.random.key(0)), trainer.num_updates)
-    actor = jax.tree.map(lambda leaf: leaf[0], state.params["actor"])
-    trained = _team_return(env, ActorPolicy(actor, setup.networks))
-    uniform = StatelessPolicy(
-        lambda key, obs, state: env.action_space.sample(key, (env.num_agents,))
-    )
-    random_return = _team_return(env, uniform)
-    assert trained > random_return + MARGIN, (trained, random_return)
-
-
-@pytest.mark.slow
-def test_discrete_maddpg_beats_random_on_simple_spread():
-    """Gumbel-softmax MADDPG on the 5 discrete moves; greedy play is the legal argmax."""
-    env = make("simple_spread")
+def _maddpg_and_random_returns(env) -> tuple[float, float]:
+    """(trained MADDPG's greedy team return, a uniform-random policy's) on `env`."""
     off_policy = OffPolicyConfig(total_env_steps=TOTAL_ENV_STEPS)
     setup = make_setup(
         "maddpg", env, num_envs=16, off_policy=off_policy, optimizer=OptimizerConfig()
@@ -69,5 +49,19 @@ def test_discrete_maddpg_beats_random_on_simple_spread():
     uniform = StatelessPolicy(
         lambda key, obs, state: env.action_space.sample(key, (env.num_agents,))
     )
-    random_return = _team_return(env, uniform)
+    return trained, _team_return(env, uniform)
+
+
+@pytest.mark.slow
+def test_maddpg_beats_random_on_continuous_simple_spread():
+    trained, random_return = _maddpg_and_random_returns(
+        make("simple_spread", continuous_actions=True)
+    )
+    assert trained > random_return + MARGIN, (trained, random_return)
+
+
+@pytest.mark.slow
+def test_discrete_maddpg_beats_random_on_simple_spread():
+    """Gumbel-softmax MADDPG on the 5 discrete moves; greedy play is the legal argmax."""
+    trained, random_return = _maddpg_and_random_returns(make("simple_spread"))
     assert trained > random_return + MARGIN, (trained, random_return)
