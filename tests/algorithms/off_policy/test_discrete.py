@@ -18,6 +18,9 @@ from marlax.config.schema import OptimizerConfig
 from marlax.envs.simple_spread.env import SimpleSpread
 from tests.algorithms.off_policy.helpers import random_batch, tiny_off_policy, tiny_setup
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("algorithms.off_policy.test_discrete")
+
 UPDATES = 3  # 16 env steps per update, learning_starts 32: the third update learns
 
 
@@ -112,8 +115,9 @@ def test_the_trained_policy_plays_the_legal_argmax(short_run):
 
 def test_the_critic_reads_one_hot_joint_actions():
     """Q_i in the critic loss is the critic MLP on [every obs, the stored one-hot joint
-    action, id_i]; the straight-through TD target is r + gamma Q' at the target actor's
-    Gumbel-max one-hot joint action drawn with the target's key."""
+    action, id_i]; the straight-through TD target of agent i's critic is r_i + gamma Q'_i at
+    its own Gumbel-max draw of the target actors' one-hot joint action (the i-th of N keys
+    split from the target's key, as openai/maddpg samples afresh in each agent's update)."""
     setup = tiny_setup("maddpg", discrete=True, gumbel_estimator="straight_through")
     networks = setup.networks
     params = networks.init(jax.random.key(5))
@@ -128,11 +132,14 @@ def test_the_critic_reads_one_hot_joint_actions():
         )
         target = maddpg.td_targets(params, batch, key, networks, 0.9)
         logits = networks.actor_output(params["actor"], batch.next_obs)
-        joint = gumbel.gumbel_max(key, logits, batch.next_legal)  # f32[K, N, A] one-hot
-        next_q = networks.centralised_q(
-            params["critic"], batch.next_obs, maddpg.same_joint_action(joint)
-        )
-        return q, target, next_q
+        next_q = []
+        for critic, critic_key in enumerate(jax.random.split(key, 3)):
+            joint = gumbel.gumbel_max(critic_key, logits, batch.next_legal)  # f32[K, N, A]
+            values = networks.centralised_q(
+                params["critic"], batch.next_obs, maddpg.same_joint_action(joint)
+            )
+            next_q.append(values[:, critic])
+        return q, target, jnp.stack(next_q, axis=1)
 
     q, target, next_q = _values(params, batch, key)
     obs, actions = np.asarray(batch.obs), np.asarray(batch.actions)
@@ -148,6 +155,39 @@ def test_the_critic_reads_one_hot_joint_actions():
     np.testing.assert_allclose(q, expected_q, rtol=1e-5, atol=1e-6)
     keep = np.where(np.asarray(batch.terminated), 0.0, 0.9)[:, None]
     np.testing.assert_allclose(target, batch.reward + keep * next_q, rtol=1e-5, atol=1e-6)
+
+
+def test_each_critic_draws_its_own_target_joint_action():
+    """Discrete target joint actions: one legal one-hot draw per critic row (rows differ
+    somewhere in a batch of 256 on near-uniform logits; about 40% of actions illegal, never
+    drawn); continuous: the same row for all."""
+    setup = tiny_setup("maddpg", discrete=True, gumbel_estimator="straight_through")
+    networks = setup.networks
+    params = networks.init(jax.random.key(5))
+    batch = random_batch(jax.random.key(6), setup, size=256)
+    some_illegal = jax.random.bernoulli(jax.random.key(9), 0.6, batch.next_legal.shape)
+    first = jnp.broadcast_to(jnp.arange(5) == 0, some_illegal.shape)
+    batch = batch.replace(next_legal=some_illegal | first)  # >= 1 legal action per row
+    joint = jax.jit(maddpg.target_joint_actions, static_argnums=3)(
+        jax.random.key(8), params["actor"], batch, networks
+    )
+    joint = np.asarray(joint)  # f32[K, N critics, N agents, A]
+    assert joint.shape == (256, 3, 3, 5)
+    # straight through: one-hot up to the float rounding of hard + soft - soft
+    np.testing.assert_allclose(joint.max(-1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(joint.sum(-1), 1.0, atol=1e-6)
+    legal = np.broadcast_to(np.asarray(batch.next_legal)[:, None], joint.shape)
+    assert not joint[~legal].any()
+    chosen = joint.argmax(-1)  # i32[K, N critics, N agents]
+    assert (chosen[:, 0] != chosen[:, 1]).any() and (chosen[:, 1] != chosen[:, 2]).any()
+
+    continuous = tiny_setup("maddpg")
+    params = continuous.networks.init(jax.random.key(5))
+    batch = random_batch(jax.random.key(6), continuous, size=4)
+    joint = np.asarray(
+        maddpg.target_joint_actions(jax.random.key(8), params["actor"], batch, continuous.networks)
+    )
+    np.testing.assert_array_equal(joint, np.broadcast_to(joint[:, :1], joint.shape))
 
 
 @pytest.mark.parametrize("estimator", ["soft", "straight_through"])

@@ -59,6 +59,29 @@ def own_action_swapped(own: jax.Array, batch_actions: jax.Array) -> jax.Array:
     return jnp.where(is_own, own[:, None], batch_actions[:, None])
 
 
+def target_joint_actions(
+    key: jax.Array, target_actor: Any, batch: Transition, networks: ActorCriticNetworks
+) -> jax.Array:
+    """f32[K, N, N, A]: row i is the joint next action mu'(o'_1..o'_N) agent i's critic values.
+
+    Continuous: the deterministic target actions, the same in every row. Discrete: each
+    critic gets its own Gumbel-softmax draw of every agent's target action (row i with the
+    i-th of N keys split from `key`), as openai/maddpg, where each agent's update samples
+    `target_act_next_n` afresh (maddpg/trainer/maddpg.py, `update`).
+    """
+    if not networks.discrete:
+        actions, _ = networks.loss_actions(key, target_actor, batch.next_obs, batch.next_legal)
+        return same_joint_action(actions)
+    logits = networks.actor_output(target_actor, batch.next_obs)  # f32[K, N, A], drawn from once
+    temperature, estimator = networks.gumbel_temperature, networks.gumbel_estimator
+
+    def _draw(critic_key: jax.Array) -> jax.Array:
+        return gumbel.relaxed_action(critic_key, logits, batch.next_legal, temperature, estimator)
+
+    keys = jax.random.split(key, logits.shape[-2])
+    return jnp.swapaxes(jax.vmap(_draw)(keys), 0, 1)  # [N critics, K, N, A] -> [K, N, N, A]
+
+
 def td_targets(
     target_params: Params,
     batch: Transition,
@@ -70,14 +93,11 @@ def td_targets(
 
     Discrete actions: mu'(o'_j) is the target actor's Gumbel-softmax sample over the legal
     actions of o'_j (relaxed, or its one-hot when `gumbel_estimator` is straight_through),
-    drawn with `key` and shared by every agent's critic (continuous: `key` is not read).
+    drawn afresh for each agent i's critic (`target_joint_actions`; continuous: `key` is
+    not read).
     """
-    next_actions, _ = networks.loss_actions(
-        key, target_params["actor"], batch.next_obs, batch.next_legal
-    )
-    next_q = networks.centralised_q(
-        target_params["critic"], batch.next_obs, same_joint_action(next_actions)
-    )
+    joint = target_joint_actions(key, target_params["actor"], batch, networks)
+    next_q = networks.centralised_q(target_params["critic"], batch.next_obs, joint)
     return td_target(batch.reward, batch.terminated, next_q, gamma)
 
 
