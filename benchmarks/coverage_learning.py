@@ -174,13 +174,13 @@ def _policy_episode(layout: TaskLayout, trainer: Trainer, params: Any, key: jax.
         covered fraction f32[B] and mean reward f32[B]."""
         env_state, obs, actor_carry, critic_carry, reset = carry
         noise_key, env_key = jax.random.split(step_key)
-        model_obs, critic_obs, legal = joint_inputs(layout, networks, [env_state], [obs])
+        model_obs, critic_state, legal = joint_inputs(layout, networks, [env_state], [obs])
         actor_carry, critic_carry, output, _ = networks.evaluate(
             params,
             actor_carry,
             critic_carry,
             model_obs,
-            critic_obs,
+            critic_state,
             reset,
             team=step_team(layout, networks, [env_state]),
         )

@@ -53,8 +53,9 @@ def scaling_overrides(
     """`load_config` overrides (on configs/coverage_ippo.json) for one cell of the grid.
 
     One update per call (`run.log_every = 1`), a budget of exactly one update per
-    `Trainer.update` call, and the independent critic (the centralised one reads the global
-    state per agent: N x (4N + 4M) by construction, not what this measures).
+    `Trainer.update` call, and the independent critic (what the grid compares; a centralised
+    one adds one global state of 4N + 4M floats per env step, embedded once per env:
+    `marlax.algorithms.ppo.centralised`).
 
     Where the arena (side sqrt(4/3 N)) has fewer target lattice cells than M (M = 64 at
     N = 10), the cells shrink (`target_spacing`) until M fit.

@@ -261,7 +261,8 @@ class PPOConfig:
     `model.next_obs_head` is on)."""
     critic: str = spec("independent", choice(CRITICS))
     """Value function: "independent" (IPPO: a separate network on the agent's own obs),
-    "centralised" (MAPPO: a separate network on `env.global_state`) or "shared" (a value head
+    "centralised" (MAPPO: a separate network on `env.global_state`, embedded once per env step
+    plus a learned per-agent embedding, so O(N) per step) or "shared" (a value head
     on the policy network's torso: half the compute, but the value loss then shapes the
     policy's features)."""
 

@@ -123,8 +123,10 @@ class Checkpointer:
             The saved values, bitwise, in `target`'s structure.
 
         Raises:
-            ConfigError: no checkpoint in the folder, or `step` is not one of the saved steps.
-            ValueError: the checkpoint's leaves differ from `target`'s (path, shape or dtype).
+            ConfigError: no checkpoint in the folder, or `step` is not one of the saved steps;
+                or the checkpoint's leaves differ from `target`'s (path, shape or dtype),
+                naming the first few that differ (a run of another model, or of a marlax whose
+                parameter tree has changed since: retrain it).
         """
         step = self._existing_step(step)
         target_layout, _ = _flatten(target, read_values=False)
@@ -211,7 +213,8 @@ def _stored(entry: dict) -> bool:
 
 
 def _check_layout(saved: list[dict], target: list[dict], where: Path) -> None:
-    """ValueError naming the first few leaves where `saved` and `target` differ."""
+    """ConfigError naming the first few leaves where `saved` and `target` differ: one line
+    for the CLI (the caller's config builds another tree than the one saved)."""
     pairs = enumerate(zip(saved, target, strict=False))  # lengths compared below
     differences = [
         f"leaf {index}: saved {_describe(saved_entry)}, target {_describe(target_entry)}"
@@ -221,9 +224,12 @@ def _check_layout(saved: list[dict], target: list[dict], where: Path) -> None:
     if len(saved) != len(target):
         differences.insert(0, f"{len(saved)} saved leaves, {len(target)} in target")
     if differences:
-        raise ValueError(
-            f"checkpoint {where} does not match the target tree "
-            f"(path, shape, dtype): {'; '.join(differences)}"
+        raise ConfigError(
+            "checkpoint",
+            str(where),
+            f"a checkpoint of the tree this config builds, but it does not match the target "
+            f"tree (path, shape, dtype): {'; '.join(differences)}; it was saved by another "
+            "model or by a marlax whose parameter layout has changed since: retrain the run",
         )
 
 

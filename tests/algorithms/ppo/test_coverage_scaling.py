@@ -5,13 +5,16 @@ for abstract inputs, and every equation output at every depth (jit bodies, scan 
 bodies, cond branches, custom_jvp/custom_vjp calls, remat) is checked:
 
 - at N = 5000 (slow tier; tracing only, nothing runs): no output of none / consensus /
-  assignment with M = 64 holds N*N elements or more, or has two axes of length >= N;
+  assignment with M = 64 (nor of none with the centralised critic) holds N*N elements or
+  more, or has two axes of length >= N;
 - at N = 128 (fast): the same walker finds the [teams, N, M] Sinkhorn plan of an assignment
   to M = N targets (so it does see inside the nested programs), and nothing with two axes
-  >= N for consensus. At this N the element count alone proves nothing (a [T*B, N, 64]
-  hidden layer already holds more than N*N = 16384 elements), so the fast test uses the
-  shape criterion; N = 128 exceeds every constant width of these programs (hidden 64,
-  observation 33, 108 neighbour-grid candidates).
+  >= N for consensus, nor for the centralised critic (MAPPO: its global state, 4N + 4M
+  floats, is stored and embedded once per env step, never copied into N agent rows). At
+  this N the element count alone proves nothing (a [T*B, N, 64] hidden layer already holds
+  more than N*N = 16384 elements), so the fast test uses the shape criterion; N = 128
+  exceeds every constant width of these programs (hidden 64, observation 33, 108
+  neighbour-grid candidates).
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from marlax.config import load_config
 CONFIG = Path(__file__).resolve().parents[3] / "configs" / "coverage_ippo.json"
 
 
-def _update_jaxpr(num_agents: int, kind: str, num_targets: int):
+def _update_jaxpr(num_agents: int, kind: str, num_targets: int, critic: str = "independent"):
     """The ClosedJaxpr of one PPO update (every seed) on coverage, traced abstractly."""
-    overrides = scaling_overrides(num_agents, kind, num_targets)
+    overrides = scaling_overrides(num_agents, kind, num_targets) + [f"ppo.critic={critic}"]
     trainer = Trainer(load_config(CONFIG, overrides))
     return trainer.update_program(1).trace(trainer.abstract_state()).jaxpr
 
@@ -61,14 +64,26 @@ def test_consensus_update_has_no_agent_pair_array() -> None:
     assert not found, shapes_summary(found)
 
 
+def test_centralised_critic_update_has_no_agent_pair_array() -> None:
+    num_agents = 128
+    jaxpr = _update_jaxpr(num_agents, "none", num_targets=num_agents, critic="centralised")
+    found = large_arrays(jaxpr, pair_axes(num_agents))
+    assert not found, shapes_summary(found)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("kind", "num_targets"),
-    [("none", 5000), ("consensus", 5000), ("assignment", 64)],
+    ("kind", "num_targets", "critic"),
+    [
+        ("none", 5000, "independent"),
+        ("consensus", 5000, "independent"),
+        ("assignment", 64, "independent"),
+        ("none", 5000, "centralised"),
+    ],
 )
-def test_no_n_squared_array_at_5000_agents(kind: str, num_targets: int) -> None:
+def test_no_n_squared_array_at_5000_agents(kind: str, num_targets: int, critic: str) -> None:
     num_agents = 5000
-    jaxpr = _update_jaxpr(num_agents, kind, num_targets)
+    jaxpr = _update_jaxpr(num_agents, kind, num_targets, critic)
     too_big = large_arrays(jaxpr, at_least_elements(num_agents * num_agents))
     assert not too_big, shapes_summary(too_big)
     pairs = large_arrays(jaxpr, pair_axes(num_agents))

@@ -27,16 +27,16 @@ def test_sequence_evaluation_equals_stepwise_evaluation(key, critic):
     obs_key, critic_key = jax.random.split(jax.random.key(1))
     obs = jax.random.normal(obs_key, (steps, *batch, *layout.observation_space.shape))
     size = layout.critic_size() if critic == "centralised" else 0
-    critic_obs = jax.random.normal(critic_key, (steps, *batch, size))
+    critic_state = jax.random.normal(critic_key, (steps, batch[0], size))  # one per env
     reset = jnp.zeros((steps, *batch), bool).at[0].set(True).at[3, 0].set(True)
     carries = networks.initialize_carry(batch)
     *_, policy_seq, value_seq = networks.evaluate(
-        params, *carries, obs, critic_obs, reset, sequence=True
+        params, *carries, obs, critic_state, reset, sequence=True
     )
     actor_carry, critic_carry = carries
     for t in range(steps):
         actor_carry, critic_carry, policy, value = networks.evaluate(
-            params, actor_carry, critic_carry, obs[t], critic_obs[t], reset[t]
+            params, actor_carry, critic_carry, obs[t], critic_state[t], reset[t]
         )
         np.testing.assert_allclose(policy, policy_seq[t], rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(value, value_seq[t], rtol=1e-5, atol=1e-5)

@@ -60,7 +60,7 @@ def labelled_transitions(steps: int, envs: int, agents: int, obs_dim: int) -> Tr
     zeros = jnp.zeros((steps, envs, agents))
     return Transition(
         model_obs=jnp.asarray(obs),
-        critic_obs=jnp.zeros((steps, envs, agents, 0)),
+        critic_state=jnp.zeros((steps, envs, 0)),
         reset=zeros.astype(bool),
         action=zeros.astype(jnp.int32),
         log_prob=zeros,

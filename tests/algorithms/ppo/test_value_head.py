@@ -63,7 +63,7 @@ def test_only_the_value_model_gets_histogram_logits(key, critic):
     actor_bins = params["actor"]["params"]["head"]["value"]["kernel"].shape[-1]
     assert actor_bins == (11 if critic == "shared" else 1)
     if critic != "shared":
-        assert params["critic"]["params"]["head"]["value"]["kernel"].shape[-1] == 11
+        assert _value_kernel(params, "critic").shape[-1] == 11
 
 
 def test_mse_head_has_no_histogram():
@@ -87,7 +87,7 @@ def _check_replay_reproduces_acting(trainer: Trainer, key: jax.Array) -> None:
         batch.actor_carry,
         batch.critic_carry,
         t.model_obs,
-        t.critic_obs,
+        batch.critic,
         t.reset,
         sequence=True,
         value_logits=True,
@@ -100,15 +100,22 @@ def _check_replay_reproduces_acting(trainer: Trainer, key: jax.Array) -> None:
     assert 0.0 < float(metrics.value) < 1e3
 
 
+def _value_kernel(params: dict, owner: str) -> jax.Array:
+    """The value head's kernel of the actor or critic (a centralised critic's head sits in its
+    per-agent torso)."""
+    model = params[owner]["params"]
+    return model.get("torso", model)["head"]["value"]["kernel"]
+
+
 def _check_one_update(trainer: Trainer, key: jax.Array, owner: str) -> None:
     """One jitted update: every metric finite, the value model's logits kernel moved."""
     state = trainer.init(key)
-    before = np.array(state.params[owner]["params"]["head"]["value"]["kernel"])  # update donates
+    before = np.array(_value_kernel(state.params, owner))  # update donates
     updated, metrics = trainer.update(state)
     for name, value in metrics.items():
         assert bool(np.all(np.isfinite(np.asarray(value)))), name
     assert float(np.asarray(metrics["loss/value"]).min()) > 0.0
-    after = updated.params[owner]["params"]["head"]["value"]["kernel"]
+    after = _value_kernel(updated.params, owner)
     assert after.shape[-1] == 11 and not np.allclose(before, after)
 
 

@@ -62,7 +62,7 @@ def _random_batch(rng: np.random.Generator, alive: np.ndarray) -> JointBatch:
     dies_next = np.concatenate([alive[:-1] & dead[1:], np.zeros_like(alive[:1])])
     transition = Transition(
         model_obs=rng.normal(size=(*shape, 4)).astype(np.float32),
-        critic_obs=np.zeros((*shape, 0), np.float32),
+        critic_state=np.zeros((steps, envs, 0), np.float32),
         reset=rng.random(shape) < 0.2,
         action=rng.integers(0, 3, shape).astype(np.int32),
         log_prob=np.full(shape, np.log(1 / 3), np.float32),

@@ -7,6 +7,10 @@ a sequence reset the memory, as when acting). Feed-forward models learn on shuff
 A team-coupled model (`model.coordination`) learns on whole teams instead: every leaf keeps the
 agent axis after the sequence axis, [T, K, N, ...], and minibatches split teams
 (`marlax.algorithms.ppo.teams`).
+
+A centralised critic's states stay one per env step: the batch holds the rollout's table
+f32[T * B, C] whole (never shuffled, split or copied per agent) and each sample's row and agent
+index, laid out and shuffled like every other leaf (`marlax.algorithms.ppo.centralised`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from marlax.algorithms.common.losses import (
     value_loss,
 )
 from marlax.algorithms.common.shuffle import permutation
+from marlax.algorithms.ppo.centralised import CentralisedInput, per_env_input
 from marlax.algorithms.ppo.networks import Networks, Params
 from marlax.algorithms.ppo.teams import team_layout, team_weight
 from marlax.algorithms.ppo.types import HyperparamOverrides, RunnerState, Transition
@@ -47,9 +52,10 @@ class LossMetrics(NamedTuple):
 
 @struct.dataclass
 class Batch:
-    """Learning data laid out as K sequences of length T: every leaf leads with [T, K]."""
+    """Learning data laid out as K sequences of length T: every leaf leads with [T, K], except
+    the carries ([K, ...]) and the centralised critic's state table."""
 
-    transition: Transition
+    transition: Transition  # its critic_state is None: the states are in `critic`
     advantages: jax.Array  # f32[T, K]
     targets: jax.Array  # f32[T, K]
     weight: jax.Array  # f32[T, K] 1 for real agents, 0 for padding
@@ -59,6 +65,9 @@ class Batch:
     # weight x (that observation belongs to the same episode and lies inside the rollout)
     next_obs: Any = None  # [T, K, *model_obs_shape]
     next_obs_weight: Any = None  # f32[T, K]
+    # with a centralised critic (else None): state f32[T * B, C] the rollout's per-env states,
+    # whole in every minibatch; row, agent i32[T, K] which state and agent each sample reads
+    critic: CentralisedInput | None = None
 
 
 def next_observations(transitions: Transition) -> tuple[jax.Array, jax.Array]:
@@ -128,8 +137,20 @@ def make_batch(
     if networks.next_obs_head:
         next_obs, has_next = next_observations(transitions)
         next_obs_weight = weight * has_next
-    # the carries are set after the time-major fields are laid out (None: no leaves)
-    data = Batch(transitions, advantages, targets, weight, None, None, next_obs, next_obs_weight)
+    # the carries and the critic's state table are set after the time-major fields are laid
+    # out (None: no leaves)
+    table, index = _critic_index(networks, transitions)
+    data = Batch(
+        transitions.replace(critic_state=None),
+        advantages,
+        targets,
+        weight,
+        None,
+        None,
+        next_obs,
+        next_obs_weight,
+        index,
+    )
     if networks.feed_forward:
         count = steps * envs * agents
         data = jax.tree.map(lambda x: x.reshape(1, count, *x.shape[3:]), data)
@@ -140,7 +161,39 @@ def make_batch(
         actor_carry, critic_carry = jax.tree.map(
             lambda x: x.reshape(count, *x.shape[2:]), (actor_carry, critic_carry)
         )
-    return data.replace(actor_carry=actor_carry, critic_carry=critic_carry)
+    data = data.replace(actor_carry=actor_carry, critic_carry=critic_carry)
+    return with_critic_table(data, table)
+
+
+def _critic_index(
+    networks: Networks, transitions: Transition
+) -> tuple[jax.Array | None, CentralisedInput | None]:
+    """(the centralised critic's state table f32[T * B, C], each sample's row and agent
+    i32[T, B, N] without the table), or (None, None) without a centralised critic.
+
+    Args:
+        transitions: [T, B, N, ...] with `critic_state` f32[T, B, C].
+    """
+    if not networks.centralised:
+        return None, None
+    num_agents = transitions.value.shape[2]
+    full = per_env_input(transitions.critic_state, num_agents)
+    return full.state, full._replace(state=None)
+
+
+def with_critic_table(batch: Batch, table: jax.Array | None) -> Batch:
+    """`batch` with the centralised critic's state table f32[R, C] put back (None: none)."""
+    if table is None:
+        return batch
+    return batch.replace(critic=batch.critic._replace(state=table))
+
+
+def without_critic_table(batch: Batch) -> tuple[Batch, jax.Array | None]:
+    """(`batch` whose leaves all lead with [T, K] (or [K] for carries), the state table or
+    None): what may be shuffled and split, and what every minibatch reads whole."""
+    if batch.critic is None:
+        return batch, None
+    return batch.replace(critic=batch.critic._replace(state=None)), batch.critic.state
 
 
 def _team_batch(
@@ -159,11 +212,23 @@ def _team_batch(
     if networks.next_obs_head:
         next_obs, has_next = next_observations(transitions)
         next_obs_weight = weight * has_next
-    data = Batch(transitions, advantages, targets, weight, None, None, next_obs, next_obs_weight)
+    table, index = _critic_index(networks, transitions)
+    data = Batch(
+        transitions.replace(critic_state=None),
+        advantages,
+        targets,
+        weight,
+        None,
+        None,
+        next_obs,
+        next_obs_weight,
+        index,
+    )
     data = team_layout(data, networks.feed_forward)
     if networks.feed_forward:
         actor_carry, critic_carry = networks.initialize_carry((steps * envs, agents))
-    return data.replace(actor_carry=actor_carry, critic_carry=critic_carry)
+    data = data.replace(actor_carry=actor_carry, critic_carry=critic_carry)
+    return with_critic_table(data, table)
 
 
 def _critic_loss(
@@ -235,7 +300,7 @@ def ppo_loss(
         batch.actor_carry,
         batch.critic_carry,
         t.model_obs,
-        t.critic_obs,
+        batch.critic,  # None unless centralised: the state table, each sample's row and agent
         t.reset,
         t.action,
         team=getattr(t, "team", None),  # recorded by the rollout of team-coupled networks
@@ -277,7 +342,8 @@ def next_obs_error(predicted: jax.Array, target: jax.Array, weight: jax.Array) -
 
 def _minibatches(key: jax.Array, batch: Batch, num_minibatches: int) -> Batch:
     """Shuffle the K sequences and split them: leaves [T, K, ...] -> [M, T, K / M, ...] (carries
-    [M, K / M, ...]); in the team layout the K are teams, so each minibatch holds whole teams."""
+    [M, K / M, ...]); in the team layout the K are teams, so each minibatch holds whole teams.
+    `batch` holds no centralised state table (`without_critic_table`): it is not split."""
     count = batch.advantages.shape[1]
     order = permutation(key, count)  # jax.random.permutation's sort is ~5x slower on XLA:CPU
     size = count // num_minibatches
@@ -317,10 +383,12 @@ def learn(
         (params, opt_state, metrics: each f32[] the mean over all minibatch steps).
     """
     grad_fn = jax.value_and_grad(ppo_loss, has_aux=True)
+    batch, table = without_critic_table(batch)
 
     def _minibatch_step(carry: tuple, minibatch: Batch) -> tuple:
         """Carries (params, opt_state); stacks the minibatch's LossMetrics."""
         params, opt_state = carry
+        minibatch = with_critic_table(minibatch, table)  # every minibatch reads the whole table
         (_, metrics), grads = grad_fn(params, networks, minibatch, ppo, overrides)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), metrics

@@ -22,10 +22,16 @@ import jax
 import jax.numpy as jnp
 
 from marlax.algorithms.common.hl_gauss import HLGauss
+from marlax.algorithms.ppo.centralised import (
+    CentralisedCritic,
+    CentralisedInput,
+    centralised_critic,
+    per_env_input,
+)
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.algorithms.ppo.teams import placeholder_team
 from marlax.config.schema import ModelConfig, PPOConfig
-from marlax.envs.spaces import Box, Discrete
+from marlax.envs.spaces import Discrete
 from marlax.errors import ConfigError
 from marlax.models.base import RecurrentModel
 from marlax.models.coordinated import (
@@ -39,7 +45,6 @@ from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.registry import (
     encoder_for_space,
     has_memory,
-    make_model,
     make_model_for_spaces,
 )
 from marlax.validate import require, require_nonnegative_int
@@ -55,8 +60,9 @@ class Networks:
     Attributes:
         actor: the policy (and the value when the critic is "shared").
         critic: a separate value network, on the agent's own observation ("independent")
-            or on the global state ("centralised"); None when "shared".
-        centralised: the critic reads the centralised input (`TaskLayout.critic_obs`).
+            or on the global state ("centralised": a `CentralisedCritic`); None when "shared".
+        centralised: the critic reads the per-env centralised input
+            (`TaskLayout.critic_state`).
         value_histogram: the HL-Gauss settings when the value model outputs histogram logits
             f32[..., bins]; None for a scalar value.
         member_params: (graph node name, trained parameters) of every "member" node, put
@@ -64,7 +70,7 @@ class Networks:
     """
 
     actor: RecurrentModel | GraphModel
-    critic: RecurrentModel | GraphModel | None
+    critic: RecurrentModel | GraphModel | CentralisedCritic | None
     centralised: bool = False
     value_histogram: HLGauss | None = None
     member_params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
@@ -107,7 +113,7 @@ class Networks:
         actor_carry: Any,
         critic_carry: Any,
         model_obs: jax.Array,
-        critic_obs: jax.Array,
+        critic_state: jax.Array | CentralisedInput | None,
         reset: jax.Array,
         *,
         sequence: bool = False,
@@ -120,7 +126,10 @@ class Networks:
         Args:
             actor_carry, critic_carry: memories [*batch, ...] before the step (sequence).
             model_obs: [*batch, *obs_shape] ([T, *batch, ...] for a sequence).
-            critic_obs: f32[*batch, S] centralised-critic input (S = 0 unless centralised).
+            critic_state: the centralised critic's input: f32[*batch[:-1], C] one global
+                state per env ([T, *batch[:-1], C] for a sequence; `TaskLayout.critic_state`),
+                or a `CentralisedInput` (the loss: the rollout's table and each sample's row
+                and agent); read only when `centralised` (None, or f32[..., 0], otherwise).
             reset: bool[*batch] ([T, *batch]) an episode starts here: the memory is cleared.
             sequence: run the models' `sequence` method over a leading time axis.
             value_logits: return the HL-Gauss value logits instead of their expectation (the
@@ -141,7 +150,7 @@ class Networks:
             *_team_args(self.actor, team),
             method=method,
         )
-        critic_input = critic_obs if self.centralised else model_obs
+        critic_input = self._critic_input(model_obs, critic_state, reset)
         critic_carry, value = self._value(
             params, critic_carry, critic_input, reset, value, method, value_logits, team
         )
@@ -153,7 +162,7 @@ class Networks:
         actor_carry: Any,
         critic_carry: Any,
         model_obs: jax.Array,
-        critic_obs: jax.Array,
+        critic_state: jax.Array | CentralisedInput | None,
         reset: jax.Array,
         actions: jax.Array,
         team: TeamInputs | None = None,
@@ -164,8 +173,9 @@ class Networks:
 
         Args:
             actor_carry, critic_carry: memories [*batch, ...] at the sequence start.
-            model_obs: [T, *batch, *obs_shape]; critic_obs: f32[T, *batch, S];
-            reset: bool[T, *batch].
+            model_obs: [T, *batch, *obs_shape]; reset: bool[T, *batch].
+            critic_state: as in `evaluate` (the loss passes a `CentralisedInput` whose
+                row/agent are i32[T, *batch]), or None without a centralised critic.
             actions: i32[T, *batch] (f32[T, *batch, A]) the actions taken (read only by the
                 next-observation head).
             team: TeamInputs [T, ...] the rollout recorded for team-coupled models, or None.
@@ -180,7 +190,7 @@ class Networks:
                 actor_carry,
                 critic_carry,
                 model_obs,
-                critic_obs,
+                critic_state,
                 reset,
                 sequence=True,
                 value_logits=True,
@@ -195,17 +205,37 @@ class Networks:
             actions,
             method="sequence_with_next_obs",
         )
-        critic_input = critic_obs if self.centralised else model_obs
+        critic_input = self._critic_input(model_obs, critic_state, reset)
         _, value = self._value(
             params, critic_carry, critic_input, reset, value, "sequence", True, team
         )
         return policy_output, value, predicted
 
+    def _critic_input(
+        self,
+        model_obs: jax.Array,
+        critic_state: jax.Array | CentralisedInput | None,
+        reset: jax.Array,
+    ) -> jax.Array | CentralisedInput:
+        """What the critic reads: the observations, or (centralised) a `CentralisedInput`
+        (per-env states f32[*envs, C] become one row per env, agents 0 .. N-1)."""
+        if not self.centralised:
+            return model_obs
+        if isinstance(critic_state, CentralisedInput):
+            return critic_state
+        if critic_state is None or critic_state.shape[:-1] != reset.shape[:-1]:
+            found = None if critic_state is None else critic_state.shape
+            envs = ", ".join(str(size) for size in reset.shape[:-1])
+            raise ValueError(
+                f"a centralised critic reads one state per env, f32[{envs}, C]; got {found}"
+            )
+        return per_env_input(critic_state, reset.shape[-1])
+
     def _value(
         self,
         params: Params,
         critic_carry: Any,
-        critic_input: jax.Array,
+        critic_input: jax.Array | CentralisedInput,
         reset: jax.Array,
         actor_value: jax.Array,
         method: str,
@@ -251,10 +281,10 @@ class Networks:
         params = {"actor": self.actor.init(actor_key, actor_carry, obs, reset, *actor_team)}
         critic_team = _team_args(self.critic, team)
         if self.centralised:
-            critic_obs = jnp.zeros((*batch, layout.critic_size()), jnp.float32)
-            params["critic"] = self.critic.init(
-                critic_key, critic_carry, critic_obs, reset, *critic_team
-            )
+            # one state per env, f32[1, C], not a [1, N, C + N] row per agent
+            critic_state = jnp.zeros((batch[0], layout.critic_size()), jnp.float32)
+            critic_input = per_env_input(critic_state, layout.max_agents)
+            params["critic"] = self.critic.init(critic_key, critic_carry, critic_input, reset)
         elif self.critic is not None:
             params["critic"] = self.critic.init(critic_key, critic_carry, obs, reset, *critic_team)
         return {name: self._with_members(model_params) for name, model_params in params.items()}
@@ -300,13 +330,14 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig)
 
     A separate critic uses the same memory core and settings as the actor; an "independent"
     one also the same encoder (with `model.graph`: the same graph, members included), a
-    "centralised" one a vector encoder over the critic input (global state, agent one-hot,
-    task one-hot; with `model.graph`: a plain "mlp" model). With `model.coordination` the actor
-    and an "independent" critic coordinate their agents (`marlax.models.coordinated`); a
-    "centralised" critic already reads the whole state and stays per agent. Its policy output
-    is unused. The
-    model that gives the value (the critic, or the actor when "shared") gets `value_bins` value
-    logits under "hl_gauss"; every model computes in `model_config.dtype`.
+    "centralised" one a vector encoder over [global state, task one-hot, agent one-hot]
+    whose first layer is computed once per env plus a per-agent embedding
+    (`centralised_critic`; with `model.graph`: a plain "mlp" model). With
+    `model.coordination` the actor and an "independent" critic coordinate their agents
+    (`marlax.models.coordinated`); a "centralised" critic already reads the whole state and
+    stays per agent. Its policy output is unused. The model that gives the value (the critic,
+    or the actor when "shared") gets `value_bins` value logits under "hl_gauss"; every model
+    computes in `model_config.dtype`.
     """
     histogram = value_histogram(ppo)
     value_bins = 1 if histogram is None else histogram.bins
@@ -338,17 +369,7 @@ def make_networks(model_config: ModelConfig, layout: TaskLayout, ppo: PPOConfig)
     if ppo.critic == "independent":
         critic_model = _own_obs_model(Discrete(1), value_bins)
     elif ppo.critic == "centralised":
-        space = layout.observation_space
-        vector_obs = isinstance(space, Box) and len(space.shape) == 1
-        critic_model = make_model(
-            model_config.name,
-            num_actions=1,
-            encoder="vector",
-            encoder_settings=encoder if vector_obs else {},
-            value_bins=value_bins,
-            dtype=model_config.dtype,
-            **core,
-        )
+        critic_model = centralised_critic(model_config, layout, value_bins)
     return Networks(
         actor=actor,
         critic=critic_model,

@@ -54,23 +54,24 @@ def joint_inputs(
         observations: per task, [B_i, N_i, *obs_shape_i].
 
     Returns:
-        (model_obs [B, N, ...], critic_obs f32[B, N, S] (S = 0 for IPPO), legal bool[B, N, A]
-        (A = 0 for continuous actions)).
+        (model_obs [B, N, ...], critic_state f32[B, C] one centralised-critic input per env
+        (C = 0 without a centralised critic), legal bool[B, N, A] (A = 0 for continuous
+        actions)).
     """
     pairs = list(enumerate(zip(env_states, observations, strict=True)))
     model_obs = jnp.concatenate([layout.model_obs(i, obs) for i, (_, obs) in pairs], axis=0)
     batch = (layout.total_envs, layout.max_agents)
     if networks.centralised:
-        critic_obs = jnp.concatenate(
-            [layout.critic_obs(i, state, obs) for i, (state, obs) in pairs], axis=0
+        critic_state = jnp.concatenate(
+            [layout.critic_state(i, state, obs) for i, (state, obs) in pairs], axis=0
         )
     else:
-        critic_obs = jnp.zeros((*batch, 0), jnp.float32)
+        critic_state = jnp.zeros((layout.total_envs, 0), jnp.float32)
     if layout.continuous:
         legal = jnp.zeros((*batch, 0), bool)
     else:
         legal = jnp.concatenate([layout.legal_mask(i, state) for i, (state, _) in pairs], axis=0)
-    return model_obs, critic_obs, legal
+    return model_obs, critic_state, legal
 
 
 def step_team(
@@ -156,7 +157,7 @@ def _final_values(
     if not bootstrap_truncation:
         return jnp.zeros(batch, jnp.float32)
     final_states = [outcome.final_state for outcome in outcomes]
-    final_model_obs, final_critic_obs, _ = joint_inputs(
+    final_model_obs, final_critic_state, _ = joint_inputs(
         layout, networks, final_states, [outcome.final_obs for outcome in outcomes]
     )
     *_, final_value = networks.evaluate(
@@ -164,7 +165,7 @@ def _final_values(
         runner.actor_carry,
         runner.critic_carry,
         final_model_obs,
-        final_critic_obs,
+        final_critic_state,
         jnp.zeros(batch, bool),
         team=step_team(layout, networks, final_states),
     )
@@ -183,13 +184,13 @@ def _act_and_step(
     """Act in every env once with pre-drawn randomness (env_keys key[M], noise f32[B, N, A])."""
     batch = (layout.total_envs, layout.max_agents)
     env_states = [r.env_state for r in runner.tasks]
-    model_obs, critic_obs, legal = joint_inputs(
+    model_obs, critic_state, legal = joint_inputs(
         layout, networks, env_states, [r.obs for r in runner.tasks]
     )
     reset = jnp.broadcast_to(runner.reset[:, None], batch)
     team = step_team(layout, networks, env_states)
     actor_carry, critic_carry, policy_output, value = networks.evaluate(
-        params, runner.actor_carry, runner.critic_carry, model_obs, critic_obs, reset, team=team
+        params, runner.actor_carry, runner.critic_carry, model_obs, critic_state, reset, team=team
     )
     policy = distribution(policy_output, None if layout.continuous else legal)
     action = sample_with_noise(policy, noise)
@@ -211,7 +212,7 @@ def _act_and_step(
     next_runner = RunnerState(tuple(tasks), done, actor_carry, critic_carry)
     fields = dict(
         model_obs=model_obs,
-        critic_obs=critic_obs,
+        critic_state=critic_state,
         reset=reset,
         action=action,
         log_prob=policy.log_prob(action),
@@ -281,7 +282,7 @@ def rollout(
 
     runner, (transitions, stats) = jax.lax.scan(_body, runner, (env_keys, noise))
     env_states = [r.env_state for r in runner.tasks]
-    model_obs, critic_obs, _ = joint_inputs(
+    model_obs, critic_state, _ = joint_inputs(
         layout, networks, env_states, [r.obs for r in runner.tasks]
     )
     reset = jnp.broadcast_to(runner.reset[:, None], (layout.total_envs, layout.max_agents))
@@ -290,7 +291,7 @@ def rollout(
         runner.actor_carry,
         runner.critic_carry,
         model_obs,
-        critic_obs,
+        critic_state,
         reset,
         team=step_team(layout, networks, env_states),
     )

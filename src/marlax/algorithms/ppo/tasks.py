@@ -242,9 +242,11 @@ class TaskLayout:
         return jnp.pad(offsets.astype(jnp.float32), pad)
 
     def critic_size(self) -> int:
-        """S_max + N_max (+ M): what the centralised critic reads per agent."""
+        """C = S_max (+ M): what the centralised critic reads per env step (the global state,
+        then the task one-hot in multi-task runs); the agent index is not part of it (the
+        critic adds a learned per-agent embedding: `marlax.algorithms.ppo.centralised`)."""
         task_ids = self.num_tasks if self.multi_task else 0
-        return self._global_state_size + self.max_agents + task_ids
+        return self._global_state_size + task_ids
 
     @cached_property
     def _global_state_size(self) -> int:
@@ -259,30 +261,27 @@ class TaskLayout:
             sizes.append(int(np.prod(shape)))
         return max(sizes)
 
-    def critic_obs(self, task_index: int, env_state: Any, obs: jax.Array) -> jax.Array:
-        """Per-agent centralised-critic input: [global state, agent one-hot, task one-hot].
+    def critic_state(self, task_index: int, env_state: Any, obs: jax.Array) -> jax.Array:
+        """One task's centralised-critic input, once per env: [global state, task one-hot].
+
+        O(S) per env, not O(N (S + N)): every agent of the env reads this same row (the critic
+        tells them apart by a learned agent embedding).
 
         Args:
             env_state: the task's batched env state [B_i].
             obs: [B_i, N_i, ...] its raw observations.
 
         Returns:
-            f32[B_i, N_max, critic_size].
+            f32[B_i, critic_size()]: the flattened global state zero-padded to S_max, then
+            (multi-task only) the task one-hot f32[M].
         """
         task = self.tasks[task_index]
         global_state = jax.vmap(task.env.global_state)(env_state, obs).astype(jnp.float32)
         global_state = global_state.reshape(global_state.shape[0], -1)
-        batch = global_state.shape[0]
-        parts_size = self._global_state_size
-        global_state = jnp.pad(global_state, [(0, 0), (0, parts_size - global_state.shape[1])])
-        parts = [
-            jnp.broadcast_to(global_state[:, None, :], (batch, self.max_agents, parts_size)),
-            jnp.broadcast_to(
-                jnp.eye(self.max_agents, dtype=jnp.float32),
-                (batch, self.max_agents, self.max_agents),
-            ),
-        ]
-        if self.multi_task:
-            one_hot = jax.nn.one_hot(task_index, self.num_tasks, dtype=jnp.float32)
-            parts.append(jnp.broadcast_to(one_hot, (batch, self.max_agents, self.num_tasks)))
-        return jnp.concatenate(parts, axis=-1)
+        pad = self._global_state_size - global_state.shape[1]
+        global_state = jnp.pad(global_state, [(0, 0), (0, pad)])
+        if not self.multi_task:
+            return global_state
+        one_hot = jax.nn.one_hot(task_index, self.num_tasks, dtype=jnp.float32)
+        one_hot = jnp.broadcast_to(one_hot, (global_state.shape[0], self.num_tasks))
+        return jnp.concatenate([global_state, one_hot], axis=-1)

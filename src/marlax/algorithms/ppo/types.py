@@ -49,10 +49,14 @@ class TrainState:
 
 @struct.dataclass
 class Transition:
-    """One rollout step of the joint batch: every field leads with [B_total, N_max]."""
+    """One rollout step of the joint batch: every field leads with [B_total, N_max], except
+    `critic_state`, stored once per env (no agent axis: O(N), not O(N^2), for a global state
+    that grows with N)."""
 
     model_obs: jax.Array  # [B, N, *model_obs_shape] what the actor saw
-    critic_obs: jax.Array  # f32[B, N, S] what the centralised critic saw, or f32[B, N, 0]
+    # f32[B, C] what the centralised critic saw (global state, task one-hot:
+    # `TaskLayout.critic_state`), or f32[B, 0] without a centralised critic
+    critic_state: jax.Array
     reset: jax.Array  # bool[B, N] this step started an episode
     action: jax.Array  # i32[B, N] or f32[B, N, A]
     log_prob: jax.Array  # f32[B, N]

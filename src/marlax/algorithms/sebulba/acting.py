@@ -26,11 +26,6 @@ Carries = tuple[Any, Any]
 """(actor carry, critic carry), leaves [B, N, ...]."""
 
 
-def _no_critic_obs(obs: jax.Array) -> jax.Array:
-    """f32[B, N, 0]: IPPO's empty centralised-critic input."""
-    return jnp.zeros((*obs.shape[:2], 0), jnp.float32)
-
-
 def _act(
     networks: Networks,
     params: Params,
@@ -52,7 +47,11 @@ def _act(
     """
     key, noise_key = jax.random.split(key)
     actor_carry, critic_carry, output, value = networks.evaluate(
-        params, *carries, obs, _no_critic_obs(obs), reset
+        params,
+        *carries,
+        obs,
+        None,
+        reset,  # no centralised critic (sebulba's config refuses it)
     )
     policy = distribution(output, None if legal.shape[-1] == 0 else legal)
     if isinstance(policy, DiagGaussian):
@@ -67,7 +66,7 @@ def _value(
     networks: Networks, params: Params, carries: Carries, obs: jax.Array, reset: jax.Array
 ) -> jax.Array:
     """f32[B, N]: V(obs) with memory `carries` (cleared where `reset` bool[B, N])."""
-    *_, value = networks.evaluate(params, *carries, obs, _no_critic_obs(obs), reset)
+    *_, value = networks.evaluate(params, *carries, obs, None, reset)
     return value
 
 

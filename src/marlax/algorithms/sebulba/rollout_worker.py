@@ -129,7 +129,7 @@ class RolloutWorker:
         dead = ~current.alive  # a slot without an agent: done at once, nothing to bootstrap
         record = (
             current.obs,
-            np.zeros((*current.alive.shape, 0), np.float32),
+            np.zeros((current.alive.shape[0], 0), np.float32),  # critic_state: none here
             current.started,
             action,
             np.asarray(log_prob),
