@@ -66,7 +66,5 @@ class QMixer(nn.Module):
         b1 = nn.Dense(self.embed_dim, kernel_init=orthogonal(MIXER_INIT_SCALE))(state)
         w2 = jnp.abs(_Hypernet(self.hypernet_dim, self.embed_dim)(state))
         b2 = _Hypernet(self.embed_dim, 1)(state)[..., 0]
-        # broadcast multiply-and-sum rather than a batched einsum: one tiny (1 x N)(N x E) dot
-        # per row is all a batched dot would do; XLA fuses this form with elu and abs instead
-        hidden = nn.elu(jnp.sum(agent_q[..., :, None] * w1, axis=-2) + b1)
-        return jnp.sum(hidden * w2, axis=-1) + b2
+        hidden = nn.elu(jnp.einsum("...n,...ne->...e", agent_q, w1) + b1)
+        return jnp.einsum("...e,...e->...", hidden, w2) + b2
