@@ -24,3 +24,14 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 @pytest.fixture
 def key() -> jax.Array:
     return jax.random.key(0)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadgroup` keeps each module marked with `xdist_group` on one worker, also on
+    pytest >= 9.2 (see tests/xdist_groups.py); other modes are xdist's own."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests.xdist_groups import ModuleGroupScheduling
+
+    return ModuleGroupScheduling(config, log)

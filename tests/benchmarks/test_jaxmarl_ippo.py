@@ -15,7 +15,8 @@ import pytest
 pytest.importorskip("jaxmarl")
 pytest.importorskip("jaxmarl.wrappers.baselines")  # needs gymnax, which needs six
 
-pytestmark = pytest.mark.jaxmarl
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [pytest.mark.jaxmarl, pytest.mark.xdist_group("benchmarks.test_jaxmarl_ippo")]
 
 NUM_ENVS, NUM_STEPS, NUM_UPDATES = 4, 8, 4  # 32 steps: the first episode ends in update 4
 METRIC_KEYS = {

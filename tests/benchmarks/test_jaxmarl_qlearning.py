@@ -20,7 +20,8 @@ pytest.importorskip("jaxmarl")
 pytest.importorskip("jaxmarl.wrappers.baselines")  # needs gymnax, which needs six
 pytest.importorskip("flashbax")
 
-pytestmark = pytest.mark.jaxmarl
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [pytest.mark.jaxmarl, pytest.mark.xdist_group("benchmarks.test_jaxmarl_qlearning")]
 
 STEPS = 7000  # 33 MPE updates of 8 envs x 26 steps; their buffer can sample from update 32
 

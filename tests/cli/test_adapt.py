@@ -22,7 +22,11 @@ from marlax.evaluation.adapt_run import AdaptRequest, adapt_run
 from marlax.runs.checkpoint import Checkpointer
 from tests.play.tiny_runs import SPREAD_MLP, save_run
 
-pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning"),
+    pytest.mark.xdist_group("cli.test_adapt"),
+]
 
 RUN = {"log_every": 1, "checkpoint_every": 1}
 MAML = {

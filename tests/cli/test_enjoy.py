@@ -17,7 +17,11 @@ from marlax.play.session import PlaySession
 from tests.play.tiny_runs import SPREAD_MLP, TINY_GRID_GRU, save_run, tiny_grid_registered
 from tests.runs.tiny_grid import TinyGrid, cell_centre_pixel
 
-pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning"),
+    pytest.mark.xdist_group("cli.test_enjoy"),
+]
 
 RED = np.array([200, 30, 30])
 BLUE = np.array([30, 30, 200])

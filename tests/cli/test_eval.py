@@ -18,7 +18,11 @@ from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 from tests.play.tiny_runs import SPREAD_MLP, head_params, save_run
 
-pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning"),
+    pytest.mark.xdist_group("cli.test_eval"),
+]
 
 EPISODES = 8
 STILL = np.array([10.0, 0, 0, 0, 0], np.float32)  # simple_spread action 0: no move

@@ -17,7 +17,11 @@ from marlax.errors import ConfigError
 from marlax.evaluation.ensemble import EnsembleRequest, load_ensemble
 from tests.play.tiny_runs import SPREAD_MLP, TINY_GRID_GRU, save_run, tiny_grid_registered
 
-pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning"),
+    pytest.mark.xdist_group("cli.test_eval_ensemble"),
+]
 
 EPISODES = 4
 BIASES = {

@@ -15,7 +15,11 @@ from marlax.config import load_from_dict
 from marlax.runs.folder import RunFolder
 from tests.play.tiny_runs import SPREAD_MLP, save_run
 
-pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning"),
+    pytest.mark.xdist_group("cli.test_merge"),
+]
 
 WIDE = {**SPREAD_MLP, "model": {"name": "mlp", "core": {"hidden_sizes": [32]}}}
 

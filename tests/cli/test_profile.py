@@ -17,6 +17,9 @@ from marlax.algorithms.ppo.trainer import Trainer
 from marlax.cli import profile as profile_cli
 from marlax.config import load_config
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("cli.test_profile")
+
 TINY = {
     "env": {"name": "nback", "num_envs": 4, "params": {"max_n": 2, "max_steps": 8}},
     "model": {"name": "mlp", "core": {"hidden_sizes": [16]}},

@@ -19,6 +19,9 @@ from marlax.ensembles import (
 )
 from marlax.errors import ConfigError
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ensembles.test_module")
+
 
 class TinyClassifier(nn.Module):
     hidden: int = 8

@@ -28,6 +28,9 @@ gymnax = pytest.importorskip("gymnax")
 
 from marlax.envs.adapters import from_gymnax  # noqa: E402
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("envs.test_gymnax_adapter")
+
 # short episodes, so that 48 steps cross several episode ends in each env
 CASES = {
     "MemoryChain-bsuite": {"memory_length": 3},  # terminates after 4 steps

@@ -12,7 +12,8 @@ from marlax.errors import ConfigError
 from tests.envs.helpers import assert_trees_close, random_actions
 
 jaxmarl = pytest.importorskip("jaxmarl")
-pytestmark = pytest.mark.jaxmarl
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [pytest.mark.jaxmarl, pytest.mark.xdist_group("envs.test_jaxmarl_adapter")]
 
 from marlax.envs.adapters import from_jaxmarl  # noqa: E402
 
@@ -36,6 +37,17 @@ def spread_step(spread):
 @pytest.fixture(scope="module")
 def smax_step(smax):
     return jax.jit(smax.step)
+
+
+@pytest.fixture(scope="module")
+def smax_reset(smax):
+    return jax.jit(smax.reset)
+
+
+@pytest.fixture(scope="module")
+def smax_actions(smax):
+    """Jitted `random_actions` for one SMAX state (op by op it was seconds per call)."""
+    return jax.jit(lambda action_key, state: random_actions(action_key, smax, state))
 
 
 def test_simple_spread_equals_jaxmarl_step_env(spread, spread_step, key):
@@ -88,15 +100,15 @@ def test_simple_spread_truncates_at_25_steps(spread, spread_step, key):
     assert bool(info["truncated"]) and not bool(info["terminated"])
 
 
-def test_smax_reset_step_jit_and_vmap(smax, smax_step, key):
+def test_smax_reset_step_jit_and_vmap(smax, smax_step, smax_actions, key):
     assert smax.num_agents == 3 and smax.observation_space.shape == (101,)
     keys = jax.random.split(key, 2)
     obs, state = jax.jit(jax.vmap(smax.reset))(keys)
     assert obs.shape == (2, 3, 101) and smax.observation_space.contains(obs)
-    masks = jax.vmap(smax.action_mask)(state)
+    masks = jax.jit(jax.vmap(smax.action_mask))(state)
     assert masks.shape == (2, 3, 10) and masks.dtype == jnp.bool_
     assert bool(jnp.all(masks.any(axis=-1)))
-    actions = jax.vmap(lambda k, s: random_actions(k, smax, s))(keys, state)
+    actions = jax.jit(jax.vmap(smax_actions))(keys, state)
     assert smax.action_space.contains(actions)
     assert bool(jnp.all(jnp.take_along_axis(masks, actions[..., None], axis=-1)))
     batched = jax.jit(jax.vmap(smax.step))(keys, state, actions)
@@ -109,33 +121,33 @@ def test_smax_reset_step_jit_and_vmap(smax, smax_step, key):
     assert reward.dtype == jnp.float32 and done.shape == (2,)
 
 
-def test_smax_episode_is_truncated_at_max_steps(smax, smax_step, key):
-    obs, state = smax.reset(key)
+def test_smax_episode_is_truncated_at_max_steps(smax_reset, smax_step, smax_actions, key):
+    obs, state = smax_reset(key)
     step = smax_step
     for step_index in range(6):
-        actions = random_actions(jax.random.key(step_index), smax, state)
+        actions = smax_actions(jax.random.key(step_index), state)
         obs, state, reward, done, info = step(jax.random.key(step_index), state, actions)
         assert bool(done) == (step_index == 5)
     assert bool(info["truncated"]) and not bool(info["terminated"])
     assert int(state.step) == 6 and int(state.env_state.state.step) == 6
 
 
-def test_smax_win_is_a_termination(smax, smax_step, key):
-    _, state = smax.reset(key)
+def test_smax_win_is_a_termination(smax_reset, smax_step, smax_actions, key):
+    _, state = smax_reset(key)
     inner = state.env_state.state
     # every enemy (units 3..7) at zero health: the allies win on the next step
     health = inner.unit_health.at[3:].set(0.0)
     state = state.replace(
         env_state=state.env_state.replace(state=inner.replace(unit_health=health))
     )
-    actions = random_actions(jax.random.key(0), smax, state)
+    actions = smax_actions(jax.random.key(0), state)
     _, state, reward, done, info = smax_step(key, state, actions)
     assert bool(done) and bool(info["terminated"]) and not bool(info["truncated"])
     assert bool(jnp.all(reward > 0)), "winning must be rewarded"
 
 
-def test_smax_global_state_and_render(smax, key):
-    obs, state = smax.reset(key)
+def test_smax_global_state_and_render(smax, smax_reset, key):
+    obs, state = smax_reset(key)
     global_state = smax.global_state(state, obs)
     with jax.numpy_rank_promotion("allow"):
         expected = smax.jaxmarl_env.get_world_state(state.env_state)

@@ -24,6 +24,9 @@ from marlax.evolution.search import (
 from marlax.runs.folder import RunFolder
 from tests.evolution.fakes import TINY_BASE, CountingScorer, fake_score
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("evolution.test_search")
+
 GENES = {
     "core": ["mlp", "gru", "transformer"],
     "width": [8, 16, 32],

@@ -22,6 +22,9 @@ from marlax.language import (
     window_loss,
 )
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("language.test_evaluation")
+
 
 def test_eval_windows_are_non_overlapping_and_share_one_token():
     stream = np.arange(11, dtype=np.uint8)
@@ -55,7 +58,8 @@ def test_ensemble_perplexity_by_hand():
 def group():
     config = DecoderConfig(d_model=16, num_layers=1, num_heads=2, context_length=6)
     keys = jnp.stack([jax.random.key(5), jax.random.key(6)])
-    return MemberGroup(config, init_members(keys, config, TrainConfig()).params)
+    init = jax.jit(init_members, static_argnums=(1, 2))  # op by op it took ~17 s in CI
+    return MemberGroup(config, init(keys, config, TrainConfig()).params)
 
 
 def test_member_perplexity_matches_the_training_loss(group):
@@ -63,9 +67,10 @@ def test_member_perplexity_matches_the_training_loss(group):
     weight_sets = np.array([[0.5, 0.5], [0.0, 1.0]], np.float32)
     members, ensembles = mean_log_likelihoods([group], windows, weight_sets, batch_size=5)
     model = CausalDecoder(group.config)
+    loss_of = jax.jit(window_loss, static_argnums=1)  # one compile for both members
     for member in range(2):
         params = jax.tree.map(lambda leaf, m=member: leaf[m], group.params)
-        loss = window_loss(params, model, jnp.asarray(windows))
+        loss = loss_of(params, model, jnp.asarray(windows))
         np.testing.assert_allclose(members[member], -float(loss), rtol=1e-5)
     np.testing.assert_allclose(ensembles[1], members[1], rtol=1e-5)  # all weight on member 2
     assert ensembles[0] >= members.mean() - 1e-6  # log of a mean >= mean of logs (Jensen)

@@ -123,7 +123,7 @@ def test_gradients_are_finite_and_nonzero_at_t_1024() -> None:
     features = jax.random.normal(jax.random.key(1), (length, *batch, FEATURES))
     reset_seq = jnp.zeros((length, *batch), bool).at[jnp.array([0, 300, 900])].set(True)
     carry = core.initialize_carry(batch)
-    params = core.init(jax.random.key(0), carry, features[0], reset_seq[0])  # any T will do
+    params = jax.jit(core.init)(jax.random.key(0), carry, features[0], reset_seq[0])  # any T
 
     def loss(params):
         final, outputs = core.apply(params, carry, features, reset_seq, method="sequence")
@@ -233,7 +233,7 @@ def test_registry_builds_s5_with_memory_and_bf16_matches_float32() -> None:
     obs = jax.random.normal(jax.random.key(2), (T, *BATCH, FEATURES))
     reset_seq = _reset_seq()
     carry = f32_model.initialize_carry(BATCH)
-    params = f32_model.init(jax.random.key(0), carry, obs[0], reset_seq[0])
+    params = jax.jit(f32_model.init)(jax.random.key(0), carry, obs[0], reset_seq[0])
     sequence = functools.partial(f32_model.apply, method="sequence")
     start, _ = jax.jit(sequence)(params, carry, obs[::-1], jnp.zeros_like(reset_seq))
     expected = jax.jit(sequence)(params, start, obs, reset_seq)

@@ -26,6 +26,9 @@ from tests.play.tiny_runs import (
 )
 from tests.runs.tiny_grid import TinyGrid
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("play.test_trained")
+
 SEED_WITH_AGENT_0_INSIDE = 9  # PlaySession's TinyGrid agent 0 starts at (2, 1)
 
 

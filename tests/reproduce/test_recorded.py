@@ -11,6 +11,9 @@ import pytest
 from marlax.reproduce import TABLES, load_recorded
 from marlax.reproduce.compare import Tolerance, Value
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("reproduce.test_recorded")
+
 BENCHMARKS = Path(__file__).resolve().parents[2] / "BENCHMARKS.md"
 
 

@@ -23,7 +23,11 @@ from tests.serve.runs import (  # noqa: E402
     save_serving_runs,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::DeprecationWarning")
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::DeprecationWarning"),
+    pytest.mark.xdist_group("serve.test_serving"),
+]
 
 TOKEN = "serve-test-token"
 MAX_BYTES = 4096

@@ -18,6 +18,9 @@ from marlax.algorithms.maml.meta import (
 )
 from tests.algorithms.maml.helpers import linear_inner, linear_params
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("algorithms.maml.test_meta")
+
 TASK = jnp.asarray([0.3, -0.2])
 
 

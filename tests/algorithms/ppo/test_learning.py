@@ -27,6 +27,9 @@ import pytest
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.config import load_from_dict
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("algorithms.ppo.test_learning")
+
 ROOT = Path(__file__).resolve().parents[3]
 EPISODE = 16
 NUM_ENVS = 32

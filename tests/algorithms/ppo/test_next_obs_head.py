@@ -25,6 +25,9 @@ from marlax.errors import ConfigError
 from marlax.models.next_obs import adaptable_mask, count_adaptable
 from marlax.models.registry import make_model_for_spaces
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("algorithms.ppo.test_next_obs_head")
+
 HEAD_MODEL = {"next_obs_head": True, "encoder": {"hidden_sizes": [8], "layer_norm": True}}
 
 

@@ -18,6 +18,9 @@ from marlax.algorithms.ppo.trainer import Trainer
 from marlax.config import load_from_dict
 from marlax.models.next_obs import adaptable_mask
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("algorithms.ppo.test_test_time")
+
 MAX_STEPS = 5
 
 

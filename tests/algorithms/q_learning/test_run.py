@@ -85,9 +85,11 @@ def test_the_trained_policy_is_greedy_in_the_legal_actions(tmp_path):
     trained = load_trained_q(runs_dir, folder.name)
     policy = q_policy(trained)
     env = trained.trainer.setup.env
-    obs, state = env.reset(jax.random.key(0))
-    actions, memory = policy.act(jax.random.key(1), obs, state, policy.initial_memory(), True)
-    q, _ = policy.q_values(obs, policy.initial_memory(), jnp.bool_(True))
+    # jitted: op by op these three calls were most of this test's ~20 s in CI
+    obs, state = jax.jit(env.reset)(jax.random.key(0))
+    act = jax.jit(policy.act, static_argnums=4)
+    actions, memory = act(jax.random.key(1), obs, state, policy.initial_memory(), True)
+    q, _ = jax.jit(policy.q_values)(obs, policy.initial_memory(), jnp.bool_(True))
     np.testing.assert_array_equal(actions, jnp.argmax(q, -1))
     assert actions.shape == (env.num_agents,)
     with pytest.raises(Exception, match="seed_index"):

@@ -21,6 +21,9 @@ from marlax.config.schema import ModelConfig, PPOConfig, TaskConfig, TrainConfig
 from marlax.config.varibad import VariBADConfig
 from marlax.errors import ConfigError
 
+# One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("algorithms.varibad.test_varibad")
+
 INNER_STEPS = 3
 EPISODES = 2
 
