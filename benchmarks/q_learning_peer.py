@@ -12,8 +12,12 @@ too: Dense 64 + relu, GRU 64, a linear Q layer of orthogonal gain 1. One differe
 JaxMARL's MPE episodes are 26 steps (its time-limit check runs one step late), marlax's 25
 as in mpe2, so one update is 8 x 26 vs 8 x 25 env steps.
 
-Speed: env steps per second of the training program, compiled ahead and timed over the whole
-run in one call; JaxMARL is timed with its periodic greedy tests off (TEST_DURING_TRAINING
+Every (algorithm, library, seed) cell runs in a fresh Python process (`--cell`): in one
+process, runs after the first were slower (marlax VDN 14,861 env-steps/s after three other
+trainings against 17,620 alone; JaxMARL VDN 14,592 against 18,573, quiet machine), which made
+earlier same-process ratios depend on the order. Speed: env steps per second of the training
+program, compiled ahead and timed over the whole run in one call; JaxMARL is timed with its
+periodic greedy tests off (TEST_DURING_TRAINING
 False, otherwise 21 x 512 x 30 extra greedy steps would count against it), then run again with
 them on for its return. Return: greedy, 512 episodes after training, as the team's episode
 sum of rewards (JaxMARL's MPE test metric is that sum over 26 steps; marlax's
@@ -23,6 +27,8 @@ sum of rewards (JaxMARL's MPE test metric is that sum over 26 steps; marlax's
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -127,21 +133,45 @@ def run_peer(alg: str, total_env_steps: int, seed: int, src: str | None) -> dict
     }
 
 
+def run_cell(library: str, alg: str, steps: int, seed: int, src: str | None) -> dict[str, Any]:
+    """One cell in this process."""
+    if library == "marlax":
+        return run_marlax(alg, steps, seed)
+    return run_peer(alg, steps, seed, src)
+
+
+def run_cell_in_fresh_process(
+    library: str, alg: str, steps: int, seed: int, src: str | None
+) -> dict[str, Any]:
+    """One cell in a new Python process (see the module docstring); its result line is JSON."""
+    command = [sys.executable, __file__, "--cell", library, "--alg", alg]
+    command += ["--steps", str(steps), "--seeds", str(seed)]
+    if src is not None:
+        command += ["--jaxmarl-src", src]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alg", nargs="+", default=["qmix", "vdn"], choices=["qmix", "vdn"])
     parser.add_argument("--steps", type=int, default=1_000_000)
-    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=1, help="seeds 0..n-1 (with --cell: the seed)")
     parser.add_argument("--jaxmarl-src", default=None)
+    parser.add_argument(
+        "--cell", choices=["marlax", "jaxmarl"], default=None, help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
+    if args.cell is not None:  # a child process: one cell, its result as the last line
+        result = run_cell(args.cell, args.alg[0], args.steps, args.seeds, args.jaxmarl_src)
+        print(json.dumps(result), flush=True)
+        return [result]
     print("command: python benchmarks/q_learning_peer.py " + " ".join(sys.argv[1:]), flush=True)
     rows = []
     for alg in args.alg:
         for seed in range(args.seeds):
-            for result in (
-                run_marlax(alg, args.steps, seed),
-                run_peer(alg, args.steps, seed, args.jaxmarl_src),
-            ):
+            for library in ("marlax", "jaxmarl"):
+                result = run_cell_in_fresh_process(library, alg, args.steps, seed, args.jaxmarl_src)
                 rows.append({**result, "seed": seed})
                 print(result, flush=True)
     print("\n| alg | library | seed | env steps | compile s | train s | env-steps/s | return |")
