@@ -184,28 +184,22 @@ def centralised_critic(
     space = layout.observation_space
     vector_obs = isinstance(space, Box) and len(space.shape) == 1
     settings = dict(model_config.encoder) if vector_obs else {}
+
+    def value_model(encoder_settings: dict) -> RecurrentModel:
+        return make_model(
+            model_config.name,
+            num_actions=1,
+            encoder="vector",
+            encoder_settings=encoder_settings,
+            value_bins=value_bins,
+            dtype=model_config.dtype,
+            **dict(model_config.core),
+        )
+
     # make_model checks the settings (ConfigError naming the field) before they are read
-    full = make_model(
-        model_config.name,
-        num_actions=1,
-        encoder="vector",
-        encoder_settings=settings,
-        value_bins=value_bins,
-        dtype=model_config.dtype,
-        **dict(model_config.core),
-    )
-    first = full.encoder
+    first = value_model(settings).encoder
     hidden_sizes = first.hidden_sizes or VectorEncoder().hidden_sizes
-    rest = {**settings, "hidden_sizes": list(hidden_sizes[1:])}
-    torso = make_model(
-        model_config.name,
-        num_actions=1,
-        encoder="vector",
-        encoder_settings=rest,
-        value_bins=value_bins,
-        dtype=model_config.dtype,
-        **dict(model_config.core),
-    )
+    torso = value_model({**settings, "hidden_sizes": list(hidden_sizes[1:])})
     return CentralisedCritic(
         torso=torso,
         num_agents=layout.max_agents,

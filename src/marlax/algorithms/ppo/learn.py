@@ -133,24 +133,7 @@ def make_batch(
             networks, transitions, advantages, targets, agent_valid, actor_carry, critic_carry
         )
     weight = jnp.broadcast_to(agent_valid.astype(jnp.float32), advantages.shape)
-    next_obs = next_obs_weight = None
-    if networks.next_obs_head:
-        next_obs, has_next = next_observations(transitions)
-        next_obs_weight = weight * has_next
-    # the carries and the critic's state table are set after the time-major fields are laid
-    # out (None: no leaves)
-    table, index = _critic_index(networks, transitions)
-    data = Batch(
-        transitions.replace(critic_state=None),
-        advantages,
-        targets,
-        weight,
-        None,
-        None,
-        next_obs,
-        next_obs_weight,
-        index,
-    )
+    data, table = _rollout_batch(networks, transitions, advantages, targets, weight)
     if networks.feed_forward:
         count = steps * envs * agents
         data = jax.tree.map(lambda x: x.reshape(1, count, *x.shape[3:]), data)
@@ -163,6 +146,35 @@ def make_batch(
         )
     data = data.replace(actor_carry=actor_carry, critic_carry=critic_carry)
     return with_critic_table(data, table)
+
+
+def _rollout_batch(
+    networks: Networks,
+    transitions: Transition,
+    advantages: jax.Array,
+    targets: jax.Array,
+    weight: jax.Array,
+) -> tuple[Batch, jax.Array | None]:
+    """(the rollout's [T, B, N, ...] fields as a Batch without carries and without the
+    centralised critic's state table, that table f32[T * B, C] or None): both layouts start
+    here; the carries and the table are set after the leaves are laid out."""
+    next_obs = next_obs_weight = None
+    if networks.next_obs_head:
+        next_obs, has_next = next_observations(transitions)
+        next_obs_weight = weight * has_next
+    table, index = _critic_index(networks, transitions)
+    data = Batch(
+        transitions.replace(critic_state=None),
+        advantages,
+        targets,
+        weight,
+        None,
+        None,
+        next_obs,
+        next_obs_weight,
+        index,
+    )
+    return data, table
 
 
 def _critic_index(
@@ -208,22 +220,7 @@ def _team_batch(
     """`make_batch`'s team layout: leaves [T, K, N, ...], carries [K, N, ...]."""
     steps, envs, agents = advantages.shape
     weight = team_weight(agent_valid, getattr(transitions, "team", None), advantages.shape)
-    next_obs = next_obs_weight = None
-    if networks.next_obs_head:
-        next_obs, has_next = next_observations(transitions)
-        next_obs_weight = weight * has_next
-    table, index = _critic_index(networks, transitions)
-    data = Batch(
-        transitions.replace(critic_state=None),
-        advantages,
-        targets,
-        weight,
-        None,
-        None,
-        next_obs,
-        next_obs_weight,
-        index,
-    )
+    data, table = _rollout_batch(networks, transitions, advantages, targets, weight)
     data = team_layout(data, networks.feed_forward)
     if networks.feed_forward:
         actor_carry, critic_carry = networks.initialize_carry((steps * envs, agents))
