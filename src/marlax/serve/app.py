@@ -14,7 +14,6 @@ deployment "controller" (`Controller`, as many replicas) that holds their handle
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -116,10 +115,6 @@ def start_serving(settings: ServeSettings, *, ray_init: dict[str, Any] | None = 
         _require_free_port(settings.host, settings.port)
         if settings.grpc_port is not None:
             _require_free_port("0.0.0.0", settings.grpc_port, "grpc_port")
-        # On a busy 2-core host Serve's proxy (a fresh worker that imports marlax for the gRPC
-        # servicer) took longer than Ray's 5 s ready check, and the controller killed and
-        # restarted it over and over. Ray's processes read the setting from this environment.
-        os.environ.setdefault(PROXY_READY_ENV, PROXY_READY_TIMEOUT_S)
         ray.init(**(ray_init or {}))
     serve.start(
         http_options={"host": settings.host, "port": settings.port},
@@ -134,11 +129,6 @@ def start_serving(settings: ServeSettings, *, ray_init: dict[str, Any] | None = 
     )
     return Server(settings, spec)
 
-
-PROXY_READY_ENV = "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S"
-PROXY_READY_TIMEOUT_S = "60"
-"""Ray Serve's first proxy ready check waits this long (Ray's default is 5 s); a user's own
-value of the variable wins."""
 
 GRPC_SERVICER = "marlax.serve.proto.policy_pb2_grpc.add_PolicyServicer_to_server"
 """The import path Ray Serve's gRPC proxy adds the `marlax.serve.v1.Policy` service with."""
