@@ -29,6 +29,8 @@ from typing import Any
 
 import jax
 import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from marlax.algorithms.ppo.rollout import reset_runner, rollout_step
 from marlax.algorithms.ppo.trainer import Trainer
@@ -89,6 +91,40 @@ CELLS = (
 # ---- training ---------------------------------------------------------------------------------
 
 
+class CellProgress:
+    """A cell's progress bar plus a log line about every 10% of its updates.
+
+    The bar shows in a terminal; the lines also reach a log file, where rich draws no live bar
+    (a long cell would otherwise print nothing until it ends)."""
+
+    def __init__(self, progress: Progress, label: str, total_updates: int) -> None:
+        self.progress, self.label, self.total = progress, label, total_updates
+        self.task = progress.add_task(label, total=total_updates)
+        self.done, self.next_line, self.start = 0, max(1, total_updates // 10), time.perf_counter()
+
+    def advance(self, updates: int, train_return: float) -> None:
+        """After a host call of `updates` updates whose mean train return was `train_return`."""
+        self.done += updates
+        self.progress.advance(self.task, updates)
+        if self.done >= self.next_line or self.done == self.total:
+            self.next_line = self.done + max(1, self.total // 10)
+            self.progress.console.print(
+                f"{self.label}: {self.done}/{self.total} updates, train return"
+                f" {train_return:.3f} ({time.perf_counter() - self.start:.0f} s)"
+            )
+
+    def evaluated(self, env_steps: int, trained: np.ndarray) -> None:
+        """After an evaluation during training; `trained` f32[S] is each seed's mean return."""
+        self.progress.console.print(
+            f"{self.label}: eval at {env_steps:,} env steps, trained per seed"
+            f" [{', '.join(f'{float(v):.3f}' for v in trained)}]"
+            f" ({time.perf_counter() - self.start:.0f} s)"
+        )
+
+    def close(self) -> None:
+        self.progress.remove_task(self.task)
+
+
 def _log_every(num_updates: int) -> int:
     """The largest divisor of num_updates up to MAX_LOG_EVERY (fewer host round-trips)."""
     return max(d for d in range(1, min(num_updates, MAX_LOG_EVERY) + 1) if num_updates % d == 0)
@@ -116,11 +152,13 @@ def train(
     trainer: Trainer | None = None,
     eval_points: int = 0,
     on_eval: Callable[[Trainer, Any, int], None] | None = None,
+    progress: CellProgress | None = None,
 ) -> tuple[Trainer, Any, np.ndarray]:
     """Train every seed of `config` (reusing `trainer`'s compiled programs when given).
 
     With `eval_points` K > 0, `on_eval(trainer, state, env_steps)` runs after K evenly spaced
-    host calls (the last one included), for a learning curve of evaluations.
+    host calls (the last one included), for a learning curve of evaluations. `progress` is
+    advanced after every host call.
 
     Returns:
         (trainer, final state, train returns f32[S, U]).
@@ -132,6 +170,8 @@ def train(
     for call in range(calls):
         state, metrics = trainer.update(state)
         curves.append(np.asarray(metrics["return"]))
+        if progress is not None:
+            progress.advance(config.run.log_every, float(np.nanmean(curves[-1])))
         if (
             on_eval is not None
             and eval_points
@@ -291,34 +331,44 @@ def run_cell(
     seed_loop: bool = False,
     extra: tuple[str, ...] = (),
     eval_points: int = 0,
+    progress: Progress | None = None,
 ) -> list[dict]:
     """Train and evaluate one cell (with `extra` overrides after its own); a row per task.
 
     `eval_points` K > 0 (vmapped seeds only) also evaluates K times during training and keeps
-    each task's n-back accuracy (or mean return) per point in the row's "progress"."""
+    each task's n-back accuracy (or mean return) per point in the row's "progress". A bar for
+    the cell's updates joins `progress` while it trains."""
     start = time.perf_counter()
     eval_keys = jax.random.split(jax.random.key(EVAL_SEED), num_seeds)
-    progress: list[tuple[int, dict]] = []
+    points: list[tuple[int, dict]] = []
+    config = cell_config(cell, budget_scale, 1 if seed_loop else num_seeds, extra)
+    bar = CellProgress(
+        progress or Progress(disable=True),
+        cell.label,
+        config.num_updates * (num_seeds if seed_loop else 1),
+    )
 
     def _on_eval(trainer: Trainer, state: Any, env_steps: int) -> None:
-        progress.append((env_steps, evaluate(trainer, state.params, eval_keys)))
+        points.append((env_steps, evaluate(trainer, state.params, eval_keys)))
+        # f32[S]: each seed's mean return, averaged over tasks
+        per_task = [np.asarray(t).mean(axis=1) for t in points[-1][1]["trained"]]
+        bar.evaluated(env_steps, np.mean(per_task, axis=0))
 
     if seed_loop:
         # one compiled single-seed program, seeds one after another (see `main --seed-loop`)
-        config = cell_config(cell, budget_scale, 1, extra)
         trainer, parts = Trainer(config), []
         for index, key in enumerate(jax.random.split(jax.random.key(seed), num_seeds)):
-            _, state, part_curves = train(config, key, trainer)
+            _, state, part_curves = train(config, key, trainer, progress=bar)
             part_result = evaluate(trainer, state.params, eval_keys[index : index + 1])
             parts.append((part_curves, part_result))
         curves = np.concatenate([part[0] for part in parts])
         result = _stack_seeds([part[1] for part in parts])
     else:
-        config = cell_config(cell, budget_scale, num_seeds, extra)
         trainer, state, curves = train(
-            config, jax.random.key(seed), eval_points=eval_points, on_eval=_on_eval
+            config, jax.random.key(seed), eval_points=eval_points, on_eval=_on_eval, progress=bar
         )
         result = evaluate(trainer, state.params, eval_keys)
+    bar.close()
     seconds = time.perf_counter() - start
     rows = []
     for index, label in enumerate(trainer.task_labels):
@@ -340,7 +390,7 @@ def run_cell(
                 else {k: v.tolist() for k, v in accuracy.items()},
                 "seconds": seconds,
                 "overrides": list(extra),
-                "progress": [_progress_point(steps, part, index) for steps, part in progress],
+                "progress": [_progress_point(steps, part, index) for steps, part in points],
             }
         )
     return rows
@@ -467,29 +517,40 @@ def main() -> None:
     rows: list[dict] = []
     if args.json and Path(args.json).exists():
         rows = [r for r in json.loads(Path(args.json).read_text()) if r["cell"] not in labels]
-    for label in labels:
-        cell = known[label]
-        if not cell.path.exists():
-            print(f"skip {label}: {cell.path} missing", flush=True)
-            continue
-        new_rows = run_cell(
-            cell,
-            args.budget_scale,
-            args.seeds,
-            args.seed,
-            args.seed_loop,
-            tuple(args.overrides),
-            args.eval_points,
-        )
-        rows += new_rows
-        for row in new_rows:
-            print(
-                f"{row['cell']} {row['env']}: random {_mean_std(row['random'])} trained"
-                f" {_mean_std(row['trained'])} ({row['seconds']:.0f} s)",
-                flush=True,
+    console = Console(width=None if Console().is_terminal else 200)  # logs: whole lines
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),  # cells, or a cell's updates
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        cells = progress.add_task("cells", total=len(labels))
+        for label in labels:
+            cell = known[label]
+            if not cell.path.exists():
+                console.print(f"skip {label}: {cell.path} missing")
+                progress.advance(cells)
+                continue
+            new_rows = run_cell(
+                cell,
+                args.budget_scale,
+                args.seeds,
+                args.seed,
+                args.seed_loop,
+                tuple(args.overrides),
+                args.eval_points,
+                progress,
             )
-        if args.json:
-            Path(args.json).write_text(json.dumps(rows, default=float))
+            rows += new_rows
+            for row in new_rows:
+                console.print(
+                    f"{row['cell']} {row['env']}: random {_mean_std(row['random'])} trained"
+                    f" {_mean_std(row['trained'])} ({row['seconds']:.0f} s)"
+                )
+            if args.json:
+                Path(args.json).write_text(json.dumps(rows, default=float))
+            progress.advance(cells)
     header = (
         f"Budget scale {args.budget_scale}, {args.seeds} seeds (root seed {args.seed}), eval seed"
         f" {EVAL_SEED}, seeds {'in a loop' if args.seed_loop else 'vmapped'},"
