@@ -21,15 +21,20 @@ agent-samples stay comparable (N x num_envs x 50 steps: 16,000 at N = 10 (32 env
 env steps. Then the final policy of each seed (sampled actions) and a uniform-random policy
 play the same fresh episodes (`EVAL_ENVS[N]` envs, one 50-step episode each, same reset keys).
 
+`--reward difference` trains every method of the run on coverage's difference reward (each
+agent gets G - G without it, `marlax.envs.coverage.rules.difference_reward`) instead of the
+shared team reward G; cells are kept apart by reward, and "vs ippo" compares within a reward.
+
 Reported per policy: covered fraction = `info["covered_fraction"]` averaged over the 50 steps
 of the episode (the episode mean; the end-of-episode value is kept in the JSON as
-`final_covered`), and the return = the episode sum of the team reward (covered fraction minus
-the collision penalty). Tables give mean +- std over seeds, the margin vs random and each
-method's margin vs ippo at the same N.
+`final_covered`), and the return = the episode sum of the team reward G (`info["team_reward"]`:
+covered fraction minus the collision penalty, whichever reward trained). Tables give mean +-
+std over seeds, the margin vs random and each method's margin vs ippo at the same N and reward.
 
     python benchmarks/coverage_learning.py                       # N = 10, 100; all methods
     python benchmarks/coverage_learning.py --agents 10 --methods ippo --budget-scale 0.25
     python benchmarks/coverage_learning.py --agents 1000 --methods ippo --budget-scale 0.1
+    python benchmarks/coverage_learning.py --agents 100 --methods ippo --reward difference
 
 Self-contained: needs only the installed `marlax` and the repository's `configs/`.
 """
@@ -63,6 +68,7 @@ CONFIG = ROOT / "configs" / "coverage_ippo.json"
 RESULTS = ROOT / "benchmarks" / "results"
 EVAL_SEED = 12345
 ROLLOUT = 50  # = the episode length of configs/coverage_ippo.json
+REWARDS = ("team", "difference")  # coverage's `reward` setting
 
 METHODS: dict[str, tuple[str, ...]] = {
     "ippo": (),
@@ -113,8 +119,10 @@ SCALES: dict[int, Scale] = {
 # ---- training ---------------------------------------------------------------------------------
 
 
-def cell_config(num_agents: int, method: str, budget_scale: float, num_seeds: int) -> Any:
-    """The validated config of one (N, method) cell."""
+def cell_config(
+    num_agents: int, method: str, budget_scale: float, num_seeds: int, reward: str = "team"
+) -> Any:
+    """The validated config of one (N, method, reward) cell."""
     scale = SCALES[num_agents]
     updates = max(1, round(scale.updates * budget_scale))
     log_every = max(d for d in range(1, min(updates, 10) + 1) if updates % d == 0)
@@ -122,6 +130,7 @@ def cell_config(num_agents: int, method: str, budget_scale: float, num_seeds: in
         f"env.params.num_agents={num_agents}",
         f"env.params.num_targets={num_agents}",
         f"env.num_envs={scale.num_envs}",
+        f"env.params.reward={reward}",
         f"ppo.rollout_length={ROLLOUT}",
         *scale.overrides,
         *METHODS[method],
@@ -171,7 +180,7 @@ def _policy_episode(layout: TaskLayout, trainer: Trainer, params: Any, key: jax.
 
     def _body(carry: tuple, step_key: jax.Array) -> tuple:
         """Carries (env state, obs, actor/critic memories, reset flags); stacks the step's
-        covered fraction f32[B] and mean reward f32[B]."""
+        covered fraction f32[B] and team reward G f32[B]."""
         env_state, obs, actor_carry, critic_carry, reset = carry
         noise_key, env_key = jax.random.split(step_key)
         model_obs, critic_state, legal = joint_inputs(layout, networks, [env_state], [obs])
@@ -187,11 +196,11 @@ def _policy_episode(layout: TaskLayout, trainer: Trainer, params: Any, key: jax.
         action = sample_with_noise(
             distribution(output, legal), action_noise(noise_key, layout, 1)[0]
         )
-        obs, env_state, reward, _, info = task.vector_env.step(
+        obs, env_state, _, _, info = task.vector_env.step(
             env_key, env_state, layout.env_actions(0, action)
         )
         carry = (env_state, obs, actor_carry, critic_carry, jnp.zeros(batch, bool))
-        return carry, (info["covered_fraction"], reward.mean(axis=-1))
+        return carry, (info["covered_fraction"], info["team_reward"])
 
     start = (env_state, obs, *carries, jnp.ones(batch, bool))
     steps = jax.random.split(roll_key, task.env.max_steps)
@@ -206,12 +215,12 @@ def _random_episode(layout: TaskLayout, key: jax.Array) -> tuple:
     _, env_state = task.vector_env.reset(reset_key)
 
     def _body(state: Any, step_key: jax.Array) -> tuple:
-        """Carries the env state; stacks covered fraction f32[B] and mean reward f32[B]."""
+        """Carries the env state; stacks covered fraction f32[B] and team reward G f32[B]."""
         action_key, env_key = jax.random.split(step_key)
         action_keys = jax.random.split(action_key, task.num_envs)
         actions = jax.vmap(random_actions, in_axes=(0, None, 0))(action_keys, task.env, state)
-        _, state, reward, _, info = task.vector_env.step(env_key, state, actions)
-        return state, (info["covered_fraction"], reward.mean(axis=-1))
+        _, state, _, _, info = task.vector_env.step(env_key, state, actions)
+        return state, (info["covered_fraction"], info["team_reward"])
 
     steps = jax.random.split(roll_key, task.env.max_steps)
     _, (covered, reward) = jax.lax.scan(_body, env_state, steps)
@@ -236,22 +245,47 @@ def evaluate(trainer: Trainer, params: Any, num_envs: int, num_seeds: int) -> di
     return {"trained": _summary(*policy(params, keys)), "random": _summary(*random(keys))}
 
 
+def cell_label(num_agents: int, method: str, reward: str) -> str:
+    """'N=100 ippo', with the reward named when it is not the team reward."""
+    return f"N={num_agents} {method}" + ("" if reward == "team" else f" ({reward} reward)")
+
+
 def run_cell(
-    num_agents: int, method: str, budget_scale: float, num_seeds: int, seed: int, progress: Any
+    num_agents: int,
+    method: str,
+    budget_scale: float,
+    num_seeds: int,
+    seed: int,
+    progress: Any,
+    reward: str = "team",
 ) -> dict:
-    """Train and evaluate one cell; the row of the JSON results."""
-    config = cell_config(num_agents, method, budget_scale, num_seeds)
-    task_id = progress.add_task(f"N={num_agents} {method}", total=config.num_updates)
+    """Train and evaluate one cell; the row of the JSON results.
+
+    Besides `progress`'s bar, a line about every tenth of the updates reaches the console
+    (a log file gets no live bar)."""
+    config = cell_config(num_agents, method, budget_scale, num_seeds, reward)
+    label = cell_label(num_agents, method, reward)
+    task_id = progress.add_task(label, total=config.num_updates)
     start = time.perf_counter()
-    trainer, state = train(
-        config, jax.random.key(seed), lambda count: progress.advance(task_id, count)
-    )
+    tenth = max(1, config.num_updates // 10)
+
+    def _advance(count: int) -> None:
+        progress.advance(task_id, count)
+        done = next(task.completed for task in progress.tasks if task.id == task_id)
+        if int(done) // tenth != int(done - count) // tenth:
+            progress.console.print(
+                f"{label}: {int(done)}/{config.num_updates} updates"
+                f" ({time.perf_counter() - start:.0f} s)"
+            )
+
+    trainer, state = train(config, jax.random.key(seed), _advance)
     train_seconds = time.perf_counter() - start
     result = evaluate(trainer, state.params, SCALES[num_agents].eval_envs, num_seeds)
     progress.remove_task(task_id)
     return {
         "agents": num_agents,
         "method": method,
+        "reward": reward,
         "env_steps": config.num_updates * config.steps_per_update,
         "agent_samples_per_update": config.steps_per_update * num_agents,
         "num_envs": config.envs[0].num_envs,
@@ -280,12 +314,17 @@ def _margin(values: list[float], base: list[float]) -> str:
     return f"{values.mean() - base.mean():+.3f} ({wins}/{len(values)})"
 
 
+def _reward(row: dict) -> str:
+    """The row's training reward (rows written before the option trained on the team's)."""
+    return row.get("reward", "team")
+
+
 def table_rows(rows: list[dict]) -> list[list[str]]:
     """One line per cell: N, method, env steps, covered (random, trained, margins), return."""
-    ippo = {row["agents"]: row for row in rows if row["method"] == "ippo"}
+    ippo = {(row["agents"], _reward(row)): row for row in rows if row["method"] == "ippo"}
     lines = []
     for row in rows:
-        base = ippo.get(row["agents"])
+        base = ippo.get((row["agents"], _reward(row)))
         versus = (
             _margin(row["trained"]["covered"], base["trained"]["covered"])
             if base is not None and row["method"] != "ippo"
@@ -294,7 +333,7 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
         lines.append(
             [
                 str(row["agents"]),
-                row["method"],
+                row["method"] + ("" if _reward(row) == "team" else f" ({_reward(row)} reward)"),
                 f"{row['env_steps']:,}",
                 _mean_std(row["random"]["covered"]),
                 _mean_std(row["trained"]["covered"]),
@@ -347,21 +386,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="root training seed")
     parser.add_argument("--budget-scale", type=float, default=1.0, help="x each N's updates")
     parser.add_argument(
+        "--reward",
+        default="team",
+        choices=REWARDS,
+        help="the reward every method trains on: the shared team reward or each agent's"
+        " difference reward (evaluation reports the team reward either way)",
+    )
+    parser.add_argument(
         "--out",
         default=str(RESULTS / "coverage_learning"),
-        help="results prefix: writes OUT.json (rows merged by (N, method)) and OUT.md",
+        help="results prefix: writes OUT.json (rows merged by (N, method, reward)) and OUT.md",
     )
     args = parser.parse_args()
 
     out = Path(args.out)
     json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
-    cells = [(n, method) for n in args.agents for method in args.methods]
+    cells = [(n, method, args.reward) for n in args.agents for method in args.methods]
     rows: list[dict] = []
     if json_path.exists():
         rows = [
             row
             for row in json.loads(json_path.read_text())
-            if (row["agents"], row["method"]) not in cells
+            if (row["agents"], row["method"], _reward(row)) not in cells
         ]
     console = Console(width=None if Console().is_terminal else 200)  # logs: the full table
     columns = (
@@ -372,17 +418,26 @@ def main() -> None:
     )
     with Progress(*columns, console=console) as progress:
         overall = progress.add_task("cells", total=len(cells))
-        for num_agents, method in cells:
-            row = run_cell(num_agents, method, args.budget_scale, args.seeds, args.seed, progress)
+        for num_agents, method, reward in cells:
+            row = run_cell(
+                num_agents, method, args.budget_scale, args.seeds, args.seed, progress, reward
+            )
             row["budget_scale"] = args.budget_scale
             rows.append(row)
-            rows.sort(key=lambda r: (r["agents"], list(METHODS).index(r["method"])))
+            rows.sort(
+                key=lambda r: (
+                    r["agents"],
+                    REWARDS.index(_reward(r)),
+                    list(METHODS).index(r["method"]),
+                )
+            )
             json_path.parent.mkdir(parents=True, exist_ok=True)
             json_path.write_text(json.dumps(rows, indent=1))
             progress.advance(overall)
             console.print(
-                f"N={num_agents} {method}: covered random {_mean_std(row['random']['covered'])}"
-                f" trained {_mean_std(row['trained']['covered'])} ({row['seconds']:.0f} s)"
+                f"{cell_label(num_agents, method, reward)}: covered random"
+                f" {_mean_std(row['random']['covered'])} trained"
+                f" {_mean_std(row['trained']['covered'])} ({row['seconds']:.0f} s)"
             )
     header = (
         f"Coverage, N agents = N targets, {args.seeds} seeds vmapped (root seed {args.seed}),"

@@ -250,17 +250,18 @@ def test_render_draws_targets_by_coverage_and_agents_on_top():
     np.testing.assert_array_equal(image[127, 20], [255, 255, 255])
 
 
-def _step_jaxpr(num_agents: int):
-    env = Coverage(num_agents=num_agents, num_targets=num_agents)
+def _step_jaxpr(num_agents: int, reward: str = "team"):
+    env = Coverage(num_agents=num_agents, num_targets=num_agents, reward=reward)
     state = jax.eval_shape(env.reset, jax.random.key(0))[1]
     actions = jnp.zeros(num_agents, jnp.int32)
     return jax.make_jaxpr(env.step)(jax.random.key(0), state, actions).jaxpr
 
 
-def test_no_n_squared_array_in_a_step_at_5000_agents():
-    largest = largest_intermediate(_step_jaxpr(5000))
+@pytest.mark.parametrize("reward", ["team", "difference"])
+def test_no_n_squared_array_in_a_step_at_5000_agents(reward):
+    largest = largest_intermediate(_step_jaxpr(5000, reward))
     assert largest < 5000 * 5000 // 10
-    assert largest <= 4 * largest_intermediate(_step_jaxpr(1250))  # grows like N
+    assert largest <= 4 * largest_intermediate(_step_jaxpr(1250, reward))  # grows like N
 
 
 @pytest.mark.parametrize(
@@ -276,6 +277,7 @@ def test_no_n_squared_array_in_a_step_at_5000_agents():
         ("max_capacity", 9, {}),
         ("max_capacity", 1, {"min_capacity": 2}),
         ("collision_penalty", -1.0, {}),
+        ("reward", "local", {}),
         ("render_size", 100, {}),
         ("num_targets", 40, {}),  # 8 agents: side 3.27, a 6 x 6 target lattice
         ("area_per_agent", 0.1, {}),  # no room to start 8 agents apart

@@ -24,6 +24,8 @@ __all__ = [
     "NUM_MOVES",
 ]
 
+REWARDS = ("team", "difference")
+"""`Coverage.reward`: the shared team reward G, or each agent's difference reward."""
 MAX_ENTITIES = 10_000
 """Largest number of agents or targets a setting accepts (the measured range)."""
 COLLISION_DISTANCE = 2 * AGENT_SIZE

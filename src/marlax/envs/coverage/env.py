@@ -18,6 +18,7 @@ from marlax.envs.coverage.constants import (
     CONTACT_RANGE,
     MAX_ENTITIES,
     NUM_MOVES,
+    REWARDS,
     SPAWN_SPACING,
     TARGET_FEATURES,
     TARGET_MARGIN,
@@ -30,6 +31,7 @@ from marlax.envs.neighbours import GridSpec, build_grid, dropped_points, query_c
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.validate import (
     require,
+    require_choice,
     require_int,
     require_non_negative,
     require_positive,
@@ -59,15 +61,21 @@ class Coverage(Env):
       within `view_radius` (relative x, y, present). Empty slots are zero. Neighbours come
       from a uniform grid (`marlax.envs.neighbours`): O(N) work, no N x N array.
     - **actions** `i32[N]` in `Discrete(5)`: no-op, left, right, down, up.
-    - **reward** `f32[N]`, the same team reward for every agent:
-      `covered targets / M - collision_penalty * colliding pairs / N`. A target is covered
-      when at least `capacity` agents are within `cover_radius` of it; it counts once
-      however many agents are on it. A pair of agents closer than 0.3 (two radii) counts
-      once per step, however many agents collide.
+    - **reward** `f32[N]`, with `reward = "team"` (default) the same team reward for every
+      agent: `G = covered targets / M - collision_penalty * colliding pairs / N`. A target
+      is covered when at least `capacity` agents are within `cover_radius` of it; it counts
+      once however many agents are on it. A pair of agents closer than 0.3 (two radii)
+      counts once per step, however many agents collide. With `reward = "difference"` each
+      agent gets `G - G(without it)` = `needed / M - collision_penalty * its collisions / N`
+      (`needed`: covered targets that lose their cover without it; `rules.difference_reward`):
+      one agent's signal no longer drowns in the other N - 1 agents' noise, which a shared
+      team reward's credit assignment does at N in the hundreds. The agents' rewards then no
+      longer sum to N G; `info["team_reward"]` always holds G.
     - **termination** never; truncated after `max_steps`.
-    - **info** `covered_fraction` f32[], `colliding_pairs` f32[], `dropped_agents` i32[]
-      (agents left out of an over-full grid cell: unseen by the others, no contact forces
-      or collisions with them; target counts stay exact, as targets never overflow).
+    - **info** `covered_fraction` f32[], `colliding_pairs` f32[], `team_reward` f32[] (G),
+      `dropped_agents` i32[] (agents left out of an over-full grid cell: unseen by the
+      others, no contact forces or collisions with them; target counts stay exact, as
+      targets never overflow).
     - **state** `State`: agent_pos f32[N, 2], agent_vel f32[N, 2], target_pos f32[M, 2],
       target_capacity i32[M], covered bool[M], step i32[].
 
@@ -104,6 +112,8 @@ class Coverage(Env):
     """Largest target capacity drawn at reset; min_capacity..N."""
     collision_penalty: float = 1.0
     """Team reward lost per colliding pair, divided by N; >= 0."""
+    reward: str = "team"
+    """"team" (G, shared) or "difference" (G - G without the agent, per agent)."""
     area_per_agent: float = 4.0 / 3.0
     """Arena area per agent: the side is sqrt(area_per_agent * N); > 0."""
     target_spacing: float = 0.5
@@ -125,6 +135,7 @@ class Coverage(Env):
         require_int("min_capacity", self.min_capacity, 1, self.num_agents)
         require_int("max_capacity", self.max_capacity, self.min_capacity, self.num_agents)
         require_non_negative("collision_penalty", self.collision_penalty)
+        require_choice("reward", self.reward, REWARDS)
         require_positive("area_per_agent", self.area_per_agent)
         require_positive("target_spacing", self.target_spacing)
         require_positive_int("agents_per_cell", self.agents_per_cell)
@@ -273,7 +284,7 @@ class Coverage(Env):
             spec, build_grid(spec, state.agent_pos), state.agent_pos, self._agent_reach
         )
         target_candidates = self._target_candidates(state)
-        covered, _ = self._score(state, target_candidates)
+        covered = self._covered(state, target_candidates)[0]
         state = state.replace(covered=covered)
         return self._observe(state, agent_candidates, target_candidates), state
 
@@ -298,16 +309,33 @@ class Coverage(Env):
         agent_vel = dynamics.accelerate(state.agent_vel, force, wall)
         state = state.replace(agent_pos=agent_pos, agent_vel=agent_vel, step=state.step + 1)
         target_candidates = self._target_candidates(state)
-        covered, pairs = self._score(state, target_candidates, agent_candidates)
+        covered, near = self._covered(state, target_candidates)
+        collisions = rules.collisions_per_agent(state.agent_pos, agent_candidates)
+        pairs = rules.colliding_pairs(collisions)
         state = state.replace(covered=covered)
-        reward = rules.team_reward(covered, pairs, self.collision_penalty, self.num_agents)
+        team = rules.team_reward(covered, pairs, self.collision_penalty, self.num_agents)
+        if self.reward == "difference":
+            needed = rules.needed_covers(
+                state.agent_pos,
+                state.target_pos,
+                target_candidates,
+                self.cover_radius,
+                near,
+                state.target_capacity,
+            )
+            reward = rules.difference_reward(
+                needed, collisions, self.collision_penalty, self.num_agents, self.num_targets
+            )
+        else:
+            reward = jnp.full((self.num_agents,), team)
         info = {
             "covered_fraction": jnp.mean(covered.astype(jnp.float32)),
             "colliding_pairs": pairs,
             "dropped_agents": dropped_points(spec, grid),
+            "team_reward": team,
         }
         obs = self._observe(state, agent_candidates, target_candidates)
-        return obs, state, jnp.full((self.num_agents,), reward), jnp.zeros((), bool), info
+        return obs, state, reward, jnp.zeros((), bool), info
 
     @property
     def _agent_reach(self) -> float:
@@ -320,21 +348,12 @@ class Coverage(Env):
         reach = max(self.view_radius, self.cover_radius)
         return query_candidates(spec, build_grid(spec, state.target_pos), state.agent_pos, reach)
 
-    def _score(
-        self,
-        state: State,
-        target_candidates: jax.Array,
-        agent_candidates: jax.Array | None = None,
-    ) -> tuple[jax.Array, jax.Array]:
-        """(covered bool[M], colliding pairs f32[]; 0 when no agent candidates are given)."""
+    def _covered(self, state: State, target_candidates: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(covered bool[M], agents within cover radius of each target i32[M])."""
         near = rules.agents_near_targets(
             state.agent_pos, state.target_pos, target_candidates, self.cover_radius
         )
-        covered = near >= state.target_capacity
-        if agent_candidates is None:
-            return covered, jnp.zeros((), jnp.float32)
-        collisions = rules.collisions_per_agent(state.agent_pos, agent_candidates)
-        return covered, rules.colliding_pairs(collisions)
+        return near >= state.target_capacity, near
 
     def observe(self, state: State) -> jax.Array:
         """Every agent's observation: f32[N, D] (see the class docstring for the layout)."""
