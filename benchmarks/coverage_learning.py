@@ -245,9 +245,14 @@ def evaluate(trainer: Trainer, params: Any, num_envs: int, num_seeds: int) -> di
     return {"trained": _summary(*policy(params, keys)), "random": _summary(*random(keys))}
 
 
+def method_label(method: str, reward: str) -> str:
+    """'ippo', or 'ippo (difference reward)' when the reward is not the team reward."""
+    return method + ("" if reward == "team" else f" ({reward} reward)")
+
+
 def cell_label(num_agents: int, method: str, reward: str) -> str:
     """'N=100 ippo', with the reward named when it is not the team reward."""
-    return f"N={num_agents} {method}" + ("" if reward == "team" else f" ({reward} reward)")
+    return f"N={num_agents} {method_label(method, reward)}"
 
 
 def run_cell(
@@ -267,14 +272,14 @@ def run_cell(
     label = cell_label(num_agents, method, reward)
     task_id = progress.add_task(label, total=config.num_updates)
     start = time.perf_counter()
-    tenth = max(1, config.num_updates // 10)
+    tenth, done = max(1, config.num_updates // 10), [0]  # updates so far (closure cell)
 
     def _advance(count: int) -> None:
         progress.advance(task_id, count)
-        done = next(task.completed for task in progress.tasks if task.id == task_id)
-        if int(done) // tenth != int(done - count) // tenth:
+        done[0] += count
+        if done[0] // tenth != (done[0] - count) // tenth:
             progress.console.print(
-                f"{label}: {int(done)}/{config.num_updates} updates"
+                f"{label}: {done[0]}/{config.num_updates} updates"
                 f" ({time.perf_counter() - start:.0f} s)"
             )
 
@@ -333,7 +338,7 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
         lines.append(
             [
                 str(row["agents"]),
-                row["method"] + ("" if _reward(row) == "team" else f" ({_reward(row)} reward)"),
+                method_label(row["method"], _reward(row)),
                 f"{row['env_steps']:,}",
                 _mean_std(row["random"]["covered"]),
                 _mean_std(row["trained"]["covered"]),

@@ -3,35 +3,20 @@ line about every 10% of its updates (a log file gets no live bar)."""
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import io
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@functools.cache
-def _learning() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "marlax_bench_learning_progress", ROOT / "benchmarks" / "learning.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks.loader import load_benchmark
 
 
 def _recorded_bar(total: int) -> tuple[Any, io.StringIO, Progress]:
     log = io.StringIO()
     progress = Progress(console=Console(file=log, width=200))
-    return _learning().CellProgress(progress, "cell", total), log, progress
+    return load_benchmark("learning").CellProgress(progress, "cell", total), log, progress
 
 
 def test_a_line_every_tenth_of_the_updates_and_one_at_the_end() -> None:

@@ -14,15 +14,12 @@ plain IPPO on every seed; each test asks for half the smallest measured per-seed
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import jax
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.benchmarks.loader import load_benchmark
+
 BUDGET_SCALE = 0.25  # 10 of the benchmark's 40 updates at N = 10
 NUM_SEEDS = 3
 MIN_COVERED_MARGIN = 0.025  # half the smallest per-seed margin measured at this budget
@@ -35,13 +32,7 @@ ASSIGNMENT_BUDGET_SCALE = 2.5  # 100 updates at N = 100; at 40 updates the two s
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "marlax_bench_coverage_learning", ROOT / "benchmarks" / "coverage_learning.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("coverage_learning")
 
 
 @pytest.mark.slow
