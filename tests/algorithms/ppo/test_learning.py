@@ -16,9 +16,6 @@ below are checked against measured numbers (about half of each measured mean mar
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -26,27 +23,17 @@ import pytest
 
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.config import load_from_dict
+from tests.benchmarks.loader import load_benchmark
 
 # One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("algorithms.ppo.test_learning")
 
-ROOT = Path(__file__).resolve().parents[3]
 EPISODE = 16
 NUM_ENVS = 32
 UPDATES = 64
 TAIL = 10  # updates averaged for the final training return
 RANDOM_RETURN = EPISODE / 2
 MLP_BEST = 0.5 + (EPISODE - 1) * 0.75
-
-
-def _learning_module():
-    spec = importlib.util.spec_from_file_location(
-        "marlax_bench_learning", ROOT / "benchmarks" / "learning.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 def _nback_config(model: str, dtype: str = "float32"):
@@ -102,7 +89,7 @@ def gru_returns() -> np.ndarray:
 def test_random_nback_return_is_half_the_episode() -> None:
     """The baseline the margins are stated against: uniform answers are right half the time
     (4096 episodes on the same envs, rolled by the benchmark's random policy)."""
-    learning = _learning_module()
+    learning = load_benchmark("learning")
     config = load_from_dict(
         {
             "env": {
@@ -153,10 +140,11 @@ SLOW_MARGIN = {
     "nback": 3.0,
     "nback_gru": 5.0,
     "nback_transformer": 5.0,
-    # grid_return: measured +3.2 (MLP), +3.1 (GRU), +1.0 (Transformer) per agent, random 0.15
+    # grid_return: measured +3.2 (MLP), +3.1 (GRU) per agent, random 0.15; the Transformer
+    # (128 envs, 0.4M at this scale): seeds 0 and 1 of the 3-seed row 8.14, 0.46 -> +4.15
     "grid_return_mlp": 0.5,
     "grid_return": 0.5,
-    "grid_return_transformer": 0.5,
+    "grid_return_transformer": 2.0,
     # measured +1.5, +2.5, +3.4, +195; multitask +1.0 (traveling_salesman), +0.4 (grid_return)
     "scouts": 0.7,
     "traveling_salesman": 1.2,
@@ -169,7 +157,7 @@ SLOW_MARGIN = {
 @pytest.mark.slow
 @pytest.mark.parametrize("label", sorted(SLOW_MARGIN))
 def test_shipped_config_beats_random(label: str) -> None:
-    learning = _learning_module()
+    learning = load_benchmark("learning")
     cell = {cell.label: cell for cell in learning.CELLS}[label]
     if not cell.path.exists():
         pytest.skip(f"{cell.path.name} is not shipped")
