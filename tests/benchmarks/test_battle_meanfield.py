@@ -4,10 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import jax
@@ -20,21 +16,7 @@ from marlax.envs.battle import Battle
 from marlax.envs.battle.types import BattleState
 from marlax.envs.wrappers.mean_field import MeanFieldEnv
 from marlax.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@functools.cache
-def _bench() -> Any:
-    """The benchmark script as a module (loaded once: it imports the PPO trainer)."""
-    spec = importlib.util.spec_from_file_location(
-        "marlax_bench_battle_meanfield", ROOT / "benchmarks" / "battle_meanfield.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
+from tests.benchmarks.loader import load_benchmark
 
 # attack ids (magent2's order, dy outer, dx inner): 13 (-1,-1), 14 (0,-1), 16 (-1,0), 17 (1,0)
 ATTACK_UP_LEFT, ATTACK_UP, ATTACK_LEFT, ATTACK_RIGHT = 13, 14, 16, 17
@@ -60,7 +42,7 @@ def _step_counts(alive: list[bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     state = _duel_state(alive)
     actions = jnp.asarray([ATTACK_RIGHT, ATTACK_UP, ATTACK_LEFT, ATTACK_UP_LEFT], jnp.int32)
     _, after, reward, _, _ = jax.jit(battle.step)(jax.random.key(0), state, actions)
-    team_counts = jax.jit(_bench().team_counts, static_argnums=0)
+    team_counts = jax.jit(load_benchmark("battle_meanfield").team_counts, static_argnums=0)
     counts = team_counts(battle, state, actions, after.alive)
     return np.asarray(counts), np.asarray(reward), np.asarray(after.alive)
 
@@ -82,7 +64,9 @@ def test_team_counts_skip_the_dead() -> None:
 
 def test_behaviour_by_hand() -> None:
     """Two games: 100 + 60 agent-steps, 20 attacks, 5 hits (2 HP each), 1 kill."""
-    result = _bench().behaviour(np.asarray([[100, 20, 5, 1], [60, 0, 0, 0]]))
+    result = load_benchmark("battle_meanfield").behaviour(
+        np.asarray([[100, 20, 5, 1], [60, 0, 0, 0]])
+    )
     assert result["games"] == 2
     assert (result["agent_steps"], result["attacks"], result["hits"]) == (160, 20, 5)
     assert result["attack_rate"] == pytest.approx(20 / 160)
@@ -93,7 +77,7 @@ def test_behaviour_by_hand() -> None:
 
 
 def test_behaviour_without_attacks_has_no_hit_rate() -> None:
-    result = _bench().behaviour(np.asarray([[1600, 0, 0, 0]]))
+    result = load_benchmark("battle_meanfield").behaviour(np.asarray([[1600, 0, 0, 0]]))
     assert result["attack_rate"] == 0.0
     assert np.isnan(result["hit_rate"])
 
@@ -116,7 +100,7 @@ def test_games_count_every_step_of_every_side() -> None:
     """3 v 3, 12 steps. Standing still against standing still: 36 live agent-steps a side
     and nothing else, a draw. Attacking every step against standing still: 36 attacks, no
     hit, no kill (nobody moves, and the teams start 3+ columns apart: out of reach)."""
-    bench = _bench()
+    bench = load_benchmark("battle_meanfield")
     env = MeanFieldEnv(Battle(agents_per_side=3, map_size=10, max_steps=12))
     outcomes, counts = bench.play(env, _Fixed(6), _Fixed(6), 4, jax.random.key(1), 0)
     np.testing.assert_array_equal(outcomes, [0, 0, 0, 0])
@@ -145,7 +129,7 @@ def _args(**changes: Any) -> argparse.Namespace:
 
 def test_env_overrides_reach_both_methods() -> None:
     """--env-param and --attack-penalty set env.params for both methods; the later wins."""
-    bench = _bench()
+    bench = load_benchmark("battle_meanfield")
     args = _args(env_param=["attack_penalty=-0.01", " kill_reward = 3"], attack_penalty=0.0)
     for method in bench.METHODS:
         params = bench.method_config(method, args).envs[0].params
@@ -163,4 +147,4 @@ def test_env_overrides_reach_both_methods() -> None:
 )
 def test_bad_env_params_are_refused(setting: str, named: str) -> None:
     with pytest.raises(ConfigError, match=named):
-        _bench().method_config("mean_field", _args(env_param=[setting]))
+        load_benchmark("battle_meanfield").method_config("mean_field", _args(env_param=[setting]))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
+from tests.benchmarks.loader import load_benchmark
 
 pytest.importorskip("jaxmarl")
 pytest.importorskip("jaxmarl.wrappers.baselines")  # needs gymnax, which needs six
@@ -32,18 +31,9 @@ METRIC_KEYS = {
 }
 
 
-def _port():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "jaxmarl_ippo.py"
-    spec = importlib.util.spec_from_file_location("jaxmarl_ippo", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # flax dataclasses look their module up while building
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def port():
-    return _port()
+    return load_benchmark("jaxmarl_ippo")
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,14 @@ which the needed files are extracted into a temporary directory.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
 from marlax.errors import ConfigError
+from tests.benchmarks.loader import load_benchmark
 
 pytest.importorskip("jaxmarl")
 pytest.importorskip("jaxmarl.wrappers.baselines")  # needs gymnax, which needs six
@@ -26,18 +25,9 @@ pytestmark = [pytest.mark.jaxmarl, pytest.mark.xdist_group("benchmarks.test_jaxm
 STEPS = 7000  # 33 MPE updates of 8 envs x 26 steps; their buffer can sample from update 32
 
 
-def _benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "jaxmarl_qlearning.py"
-    spec = importlib.util.spec_from_file_location("jaxmarl_qlearning", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def bench():
-    return _benchmark()
+    return load_benchmark("jaxmarl_qlearning")
 
 
 @pytest.fixture(scope="module")

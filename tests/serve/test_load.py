@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
+
+from tests.benchmarks.loader import load_benchmark
 
 pytest.importorskip("ray")
 
@@ -17,19 +16,10 @@ pytestmark = [
 ]
 
 
-def _benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "serve_load.py"
-    spec = importlib.util.spec_from_file_location("serve_load", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["serve_load"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_killed_member_replica_loses_no_request_and_comes_back(tmp_path):
     from tests.serve.runs import free_port
 
-    serve_load = _benchmark()
+    serve_load = load_benchmark("serve_load")
     result = serve_load.run_load_test(
         requests=300, clients=4, replicas=2, kill_at=0.3, port=free_port(), runs_dir=tmp_path
     )
