@@ -174,7 +174,7 @@ def check_coordination(config: TrainConfig, envs: list[Env]) -> None:
     for index, env in enumerate(envs):
         try:
             _, state = jax.eval_shape(env.reset, jax.random.key(0))
-            jax.eval_shape(env.tasks, state)
+            task_features, _ = jax.eval_shape(env.tasks, state)
         except ConfigError:
             raise ConfigError(
                 f"envs.{index}.name",
@@ -192,6 +192,33 @@ def check_coordination(config: TrainConfig, envs: list[Env]) -> None:
                     "an env with task positions (Env.task_offsets: coverage) for "
                     "model.coordination distance_weight > 0 or relative",
                 ) from None
+        if getattr(layer, "task_neighbourhood", None) is not None:
+            _check_nearest_tasks(config, index, env, state, task_features.shape[0])
+
+
+def _check_nearest_tasks(
+    config: TrainConfig, index: int, env: Env, state: object, num_tasks: int
+) -> None:
+    """An assignment over each agent's nearest tasks: the env places its tasks
+    (`Env.task_positions`) and agents, and has at least `nearest` tasks."""
+    try:
+        jax.eval_shape(env.task_positions, state)
+        jax.eval_shape(env.agent_positions, state)
+        env.arena  # noqa: B018 (raises for envs without positions)
+    except ConfigError:
+        raise ConfigError(
+            f"envs.{index}.name",
+            config.envs[index].name,
+            "an env with task and agent positions (Env.task_positions: coverage) for "
+            "model.coordination nearest",
+        ) from None
+    nearest = config.model.coordination["nearest"]
+    require(
+        nearest <= num_tasks,
+        "model.coordination.nearest",
+        nearest,
+        f"at most the number of tasks of envs.{index} ({num_tasks})",
+    )
 
 
 def minibatch_batch(config: TrainConfig, max_agents: int) -> tuple[int, str]:

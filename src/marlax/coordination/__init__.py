@@ -3,6 +3,7 @@
 from marlax.coordination import (
     AdaptiveProjection, DifferentiableAssignment, RobustConsensus, TensorConsensusPipeline,
 )
+from marlax.coordination import local_sinkhorn  # Sinkhorn over each agent's k candidate tasks
 """
 
 from marlax.coordination.assignment import DifferentiableAssignment
@@ -17,18 +18,21 @@ from marlax.coordination.rounding import (
     round_assignment,
 )
 from marlax.coordination.sinkhorn import SinkhornResult, log_sinkhorn, uniform_marginals
+from marlax.coordination.sinkhorn_local import LocalSinkhornResult, local_sinkhorn
 
 __all__ = [
     "AdaptiveProjection",
     "AssignmentHead",
     "ConsensusMessage",
     "DifferentiableAssignment",
+    "LocalSinkhornResult",
     "RobustConsensus",
     "SinkhornResult",
     "TensorConsensusPipeline",
     "assignment_cost",
     "auction_rounding",
     "hungarian",
+    "local_sinkhorn",
     "log_sinkhorn",
     "round_assignment",
     "uniform_marginals",

@@ -5,6 +5,11 @@
 The optional bias is computed from each agent's and each task's embedding (a Dense to one
 number), so no parameter has shape [N, M]: one set of parameters serves every team size.
 Memory: O(B (N + M) E) for the embeddings plus one [B, N, M] plan; nothing is N x N.
+
+`DifferentiableAssignment.local` is the same utility on a sparse support: each agent scores
+only its k candidate tasks (the M tasks are embedded once, [B, M, E], and gathered,
+[B, N, k, E]) and `local_sinkhorn` returns a [B, N, k] plan: O(B (N k + M) E), same
+parameters as the dense call.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import jax.numpy as jnp
 
 from marlax.coordination.masks import default_mask
 from marlax.coordination.sinkhorn import DIFFERENTIATION_MODES, log_sinkhorn, uniform_marginals
+from marlax.coordination.sinkhorn_local import local_sinkhorn
 from marlax.validate import (
     require_choice,
     require_non_negative,
@@ -129,6 +135,67 @@ class DifferentiableAssignment(nn.Module):
             agent_bias = self.agent_bias(agent_embedding)  # [B, N, 1]
             task_bias = self.task_bias(task_embedding)[..., 0]  # [B, M]
             utility = utility + agent_bias + task_bias[:, None, :]
+        return utility
+
+    def local(
+        self,
+        agent_states: jax.Array,
+        task_states: jax.Array,
+        candidates: jax.Array,
+        agent_mask: jax.Array | None = None,
+        task_mask: jax.Array | None = None,
+        utility_bias: jax.Array | None = None,
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """Assign each agent among its k candidate tasks (`local_sinkhorn`): O(N k E + M E).
+
+        Uses `temperature` and `num_iterations`; always differentiated by unrolling (no
+        threshold, no annealing). Capacities are equal (N_active / M_valid); a column may
+        stay under its capacity (the constraint is `column sum <= capacity`).
+
+        Args:
+          agent_states: f32[B, N, D]; task_states: f32[B, M, Dt].
+          candidates: i32[B, N, k] task indices in [0, M), -1 in empty slots.
+          agent_mask: optional bool[B, N]; task_mask: optional bool[B, M].
+          utility_bias: optional f32[B, N, k] added to the candidates' utilities.
+
+        Returns:
+          plan: f32[B, N, k], rows of active agents with a candidate sum to 1; 0 in empty
+            slots and for masked agents.
+          metrics: dict of f32[] (column_excess: mass over capacity per active agent).
+        """
+        chex.assert_rank([agent_states, task_states, candidates], 3)
+        chex.assert_equal_shape_prefix([agent_states, candidates], 2)
+        agent_mask = default_mask(agent_states, agent_mask)
+        task_mask = default_mask(task_states, task_mask)
+        utility = self.candidate_utilities(agent_states, task_states, candidates)
+        if utility_bias is not None:
+            utility = utility + utility_bias
+        result = local_sinkhorn(
+            utility,
+            candidates,
+            agent_mask,
+            task_mask,
+            temperature=self.temperature,
+            num_iterations=self.num_iterations,
+        )
+        return result.plan, {"column_excess": jnp.mean(result.column_excess)}
+
+    def candidate_utilities(
+        self, agent_states: jax.Array, task_states: jax.Array, candidates: jax.Array
+    ) -> jax.Array:
+        """f32[B, N, k] utilities of each agent for its candidates (`utilities`, gathered:
+        U_is = U[i, c_is]; empty slots hold the utility of task 0, masked by the solver)."""
+        agent_embedding = self.agent_embed(agent_states)  # [B, N, E]
+        task_embedding = self.task_embed(task_states)  # [B, M, E]
+        scale = 1.0 / jnp.sqrt(jnp.float32(self.embedding_dim))
+        query = jnp.einsum("bne,ef->bnf", agent_embedding, self.utility_weights) * scale
+        safe = jnp.maximum(candidates, 0)
+        gathered = jax.vmap(lambda table, index: table[index])(task_embedding, safe)
+        utility = jnp.einsum("bnf,bnkf->bnk", query, gathered)  # [B, N, k, E] gathered once
+        if self.use_bias:
+            agent_bias = self.agent_bias(agent_embedding)  # [B, N, 1]
+            task_bias = self.task_bias(task_embedding)[..., 0]  # [B, M]
+            utility = utility + agent_bias + jax.vmap(lambda b, i: b[i])(task_bias, safe)
         return utility
 
     def _solve(self, utility, agent_mask, task_mask, capacity):

@@ -5,7 +5,8 @@ P 1 = a (each active agent spreads mass a_i = 1) and P^T 1 = b (task capacities,
 to the number of active agents; N/M each by default). Every exponent goes through
 log-sum-exp, so no temperature overflows (the reference uses plain `exp(U / tau)`).
 Rows are updated last, so each active agent's row is an exact distribution over tasks.
-The iterations are in `sinkhorn_iterations.py`, the gradients in `sinkhorn_gradients.py`.
+The iterations are in `sinkhorn_iterations.py`, the gradients in `sinkhorn_gradients.py`;
+`sinkhorn_local.py` solves the same problem on a sparse support (each agent's k candidates).
 
 Gradients (`differentiation`):
 - "auto" (default): the implicit rule where the returned plan has converged (marginal error

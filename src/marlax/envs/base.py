@@ -161,6 +161,27 @@ class Env(abc.ABC):
         name = self.name or type(self).__name__
         raise ConfigError("env", name, "an env with task positions (coverage)")
 
+    def task_positions(self, state: Any) -> jax.Array:
+        """Where each task is, f32[M, 2] in the env's units (inside `arena`): an assignment
+        over each agent's nearest tasks searches them with a uniform grid (`task_grid`)."""
+        del state
+        name = self.name or type(self).__name__
+        raise ConfigError("env", name, "an env with task positions (coverage)")
+
+    def max_tasks_in_square(self, side: float) -> int | None:
+        """Most tasks that can lie in one square of this side, or None when nothing bounds
+        it. Task grids sized from it drop no task."""
+        del side
+        return None
+
+    def task_grid(self, radius: float, num_tasks: int) -> GridSpec:
+        """The uniform grid over `arena` for task searches within `radius`: cells of side
+        `radius`, each keeping `max_tasks_in_square(radius)` (exact), else 16 tasks; never
+        more than `num_tasks`."""
+        low, high = self.arena
+        capacity = self.max_tasks_in_square(radius) or DEFAULT_CELL_CAPACITY
+        return GridSpec(low, high, radius, max(1, min(capacity, num_tasks)))
+
     def tasks(self, state: Any) -> tuple[jax.Array, jax.Array]:
         """The team's tasks an assignment layer assigns agents to: (f32[M, F], valid bool[M])."""
         del state

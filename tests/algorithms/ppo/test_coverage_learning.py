@@ -27,7 +27,9 @@ MIN_COVERED_MARGIN = 0.025  # half the smallest per-seed margin measured at this
 MIN_DIFFERENCE_GAIN = 0.13
 # relative assignment - IPPO at N = 100, 100 updates, difference reward: measured 0.082 / 0.125
 # / 0.159 per seed (BENCHMARKS.md, "Coverage with each agent's difference reward")
-MIN_ASSIGNMENT_GAIN = 0.04
+# local assignment (each agent's 8 nearest targets within 3 units) - IPPO, same cell: measured
+# 0.140 / 0.117 / 0.137 per seed
+MIN_ASSIGNMENT_GAIN = {"assignment_relative": 0.04, "assignment_local": 0.06}
 ASSIGNMENT_BUDGET_SCALE = 2.5  # 100 updates at N = 100; at 40 updates the two still tie
 
 
@@ -76,14 +78,14 @@ def test_the_difference_reward_learns_faster_than_the_team_reward_at_ten_agents(
 
 
 @pytest.mark.slow
-def test_assignment_beats_ippo_at_a_hundred_agents_on_difference_rewards():
+@pytest.mark.parametrize("method", sorted(MIN_ASSIGNMENT_GAIN))
+def test_assignment_beats_ippo_at_a_hundred_agents_on_difference_rewards(method: str):
     """N = 100, 100 updates (20,000 env steps), difference reward: IPPO + Sinkhorn assignment
     with the distance prior and the relative target offset vs plain IPPO, on the same eval
-    episodes. Measured covered 0.681 / 0.751 / 0.770 vs 0.599 / 0.626 / 0.611. About 13 min
-    on one core (the assignment cell is 4x IPPO's time)."""
+    episodes. Measured covered: dense plan over all 100 targets 0.681 / 0.751 / 0.770, plan
+    over each agent's 8 nearest targets (`assignment_local`) 0.739 / 0.743 / 0.748, IPPO
+    0.599 / 0.626 / 0.611. About 13-16 min each on one core."""
     bench = _benchmark()
     ippo, _ = _covered(bench, 100, "ippo", ASSIGNMENT_BUDGET_SCALE, "difference")
-    assignment, _ = _covered(
-        bench, 100, "assignment_relative", ASSIGNMENT_BUDGET_SCALE, "difference"
-    )
-    assert np.all(assignment - ippo > MIN_ASSIGNMENT_GAIN), (assignment, ippo)
+    assignment, _ = _covered(bench, 100, method, ASSIGNMENT_BUDGET_SCALE, "difference")
+    assert np.all(assignment - ippo > MIN_ASSIGNMENT_GAIN[method]), (assignment, ippo)

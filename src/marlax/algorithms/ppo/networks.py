@@ -40,6 +40,7 @@ from marlax.models.coordinated import (
     needs_task_offsets,
     needs_tasks,
     neighbourhood,
+    task_neighbourhood,
 )
 from marlax.models.graph import GraphModel, Members, read_graph
 from marlax.models.registry import (
@@ -90,6 +91,11 @@ class Networks:
     def neighbourhood(self) -> tuple[int, float] | None:
         """(k, radius) of the team-mates a coordination layer reads, or None."""
         return neighbourhood(self.actor) or neighbourhood(self.critic)
+
+    @property
+    def task_neighbourhood(self) -> tuple[int, float] | None:
+        """(k, radius) of the candidate tasks an assignment layer reads, or None."""
+        return task_neighbourhood(self.actor) or task_neighbourhood(self.critic)
 
     @property
     def needs_task_offsets(self) -> bool:
@@ -275,7 +281,12 @@ class Networks:
         team = None
         if self.team_coupled:
             team = placeholder_team(
-                layout, batch, self.needs_tasks, self.neighbourhood, self.needs_task_offsets
+                layout,
+                batch,
+                self.needs_tasks,
+                self.neighbourhood,
+                self.needs_task_offsets,
+                self.task_neighbourhood,
             )
         actor_team = _team_args(self.actor, team)
         params = {"actor": self.actor.init(actor_key, actor_carry, obs, reset, *actor_team)}

@@ -28,6 +28,7 @@ from marlax.models.coordinated import (
     needs_task_offsets,
     needs_tasks,
     neighbourhood,
+    task_neighbourhood,
 )
 from marlax.models.heads import distribution
 from marlax.validate import require_bool, require_int
@@ -82,15 +83,25 @@ class TrainedPolicy:
         """The team inputs of this env ([1, ...] leaves) as in training (`teams.team_inputs`)."""
         index = self.task_index
         active = self.layout.alive(index, batched_state)  # False for padded agents too
-        tasks = task_mask = neighbours = offsets = None
+        tasks = task_mask = neighbours = offsets = task_neighbours = None
         if needs_tasks(self.networks.actor):
             tasks, task_mask = self.layout.team_tasks(index, batched_state)
         around = neighbourhood(self.networks.actor)
         if around is not None:
             neighbours = self.layout.team_neighbours(index, batched_state, *around)
+        nearest_tasks = task_neighbourhood(self.networks.actor)
+        if nearest_tasks is not None:
+            task_neighbours, to_tasks = self.layout.team_task_neighbours(
+                index, batched_state, *nearest_tasks
+            )
         if needs_task_offsets(self.networks.actor):
-            offsets = self.layout.team_task_offsets(index, batched_state)
-        return TeamInputs(active, tasks, task_mask, neighbours, offsets)
+            # the offsets to the candidate tasks, or to every task for a dense assignment
+            offsets = (
+                to_tasks
+                if nearest_tasks is not None
+                else self.layout.team_task_offsets(index, batched_state)
+            )
+        return TeamInputs(active, tasks, task_mask, neighbours, offsets, task_neighbours)
 
     def _distribution(
         self, obs: jax.Array, state: Any, memory: Any, reset: jax.Array

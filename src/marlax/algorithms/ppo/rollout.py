@@ -87,6 +87,7 @@ def step_team(
         networks.needs_tasks,
         networks.neighbourhood,
         networks.needs_task_offsets,
+        networks.task_neighbourhood,
     )
 
 

@@ -20,7 +20,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlax.envs.base import Env
-from marlax.envs.neighbours import team_neighbours
+from marlax.envs.neighbours import (
+    build_grid,
+    candidate_offsets,
+    nearest_of_candidates,
+    query_candidates,
+    team_neighbours,
+)
 from marlax.envs.spaces import Box, Discrete, Space
 from marlax.envs.wrappers import LogWrapper, VectorEnv
 
@@ -240,6 +246,39 @@ class TaskLayout:
             (0, 0),
         ]
         return jnp.pad(offsets.astype(jnp.float32), pad)
+
+    def team_task_neighbours(
+        self, task_index: int, env_state: Any, k: int, radius: float
+    ) -> tuple[jax.Array, jax.Array]:
+        """Each agent's k nearest valid tasks within `radius`, and the offsets to them.
+
+        A uniform grid over `Env.task_positions` (`Env.task_grid`: cells of side `radius`),
+        queried at `Env.agent_positions`: O(N + M), nothing [N, M].
+
+        Args:
+            env_state: the task's batched env state [B_i].
+
+        Returns:
+            (i32[B_i, N_max, k] task indices, nearest first, -1 in empty slots and for padded
+            agents; f32[B_i, N_max, k, 2] task minus agent positions, 0 in empty slots).
+        """
+        env = self.tasks[task_index].env
+        spec = env.task_grid(radius, self.task_shape[0])
+
+        def _one(state: Any) -> tuple[jax.Array, jax.Array]:
+            agents = env.agent_positions(state).astype(jnp.float32)
+            targets = env.task_positions(state).astype(jnp.float32)
+            _, valid = env.tasks(state)
+            grid = build_grid(spec, targets, valid.astype(bool))
+            candidates = query_candidates(spec, grid, agents, radius)
+            found = nearest_of_candidates(targets, agents, candidates, k, radius).indices
+            offsets = candidate_offsets(targets, agents, found)
+            return found, jnp.stack([offsets.dx, offsets.dy], axis=-1)
+
+        found, offsets = jax.vmap(_one)(env_state)  # [B_i, N_i, k], [B_i, N_i, k, 2]
+        pad = self.max_agents - found.shape[1]
+        found = jnp.pad(found, [(0, 0), (0, pad), (0, 0)], constant_values=-1)
+        return found, jnp.pad(offsets, [(0, 0), (0, pad), (0, 0), (0, 0)])
 
     def critic_size(self) -> int:
         """C = S_max (+ M): what the centralised critic reads per env step (the global state,

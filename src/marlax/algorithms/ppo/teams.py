@@ -9,7 +9,9 @@ agent axis N visible from the env to the loss:
   for a consensus over neighbourhoods, each agent's k nearest live team-mates i32[B, N, k]
   (`TaskLayout.team_neighbours`, a uniform grid on `Env.agent_positions`: O(N)); for an
   assignment with a distance prior or relative targets, the agent-to-task offsets
-  f32[B, N, M, 2] (`TaskLayout.team_task_offsets`).
+  f32[B, N, M, 2] (`TaskLayout.team_task_offsets`); for an assignment over each agent's k
+  nearest tasks, their indices i32[B, N, k] and the offsets to them f32[B, N, k, 2]
+  instead (`TaskLayout.team_task_neighbours`, a uniform grid on `Env.task_positions`: O(N)).
   The rollout stores them in `TeamTransition.team`, so the loss replays exactly what was
   seen.
 - learning (`team_batch`): K = B team sequences [T, K, N, ...] for recurrent models (their
@@ -38,6 +40,7 @@ def team_inputs(
     with_tasks: bool,
     neighbourhood: tuple[int, float] | None = None,
     with_offsets: bool = False,
+    task_neighbourhood: tuple[int, float] | None = None,
 ) -> TeamInputs:
     """The team inputs of one step, concatenated over tasks.
 
@@ -48,16 +51,19 @@ def team_inputs(
             over neighbourhoods), or None.
         with_offsets: read the agent-to-task offsets (an assignment's distance prior or
             relative targets).
+        task_neighbourhood: (k, radius) to find each agent's k nearest tasks (an
+            assignment over nearest tasks), or None.
 
     Returns:
         TeamInputs: agent_mask bool[B, N] (valid and alive); tasks f32[B, M, F] and
         task_mask bool[B, M] when `with_tasks`; neighbours i32[B, N, k] with a
-        `neighbourhood`; task_offsets f32[B, N, M, 2] when `with_offsets`; None where
-        not asked.
+        `neighbourhood`; task_offsets f32[B, N, M, 2] when `with_offsets`
+        (f32[B, N, k, 2] with a `task_neighbourhood`); task_neighbours i32[B, N, k] with
+        a `task_neighbourhood`; None where not asked.
     """
     valid = layout.agent_valid
     alive = jnp.concatenate([layout.alive(i, state) for i, state in enumerate(env_states)])
-    tasks = task_mask = neighbours = offsets = None
+    tasks = task_mask = neighbours = offsets = task_neighbours = None
     if with_tasks:
         pairs = [layout.team_tasks(i, state) for i, state in enumerate(env_states)]
         tasks = jnp.concatenate([features for features, _ in pairs], axis=0)
@@ -67,10 +73,18 @@ def team_inputs(
             layout.team_neighbours(i, state, *neighbourhood) for i, state in enumerate(env_states)
         ]
         neighbours = jnp.concatenate(found, axis=0)
-    if with_offsets:
+    if task_neighbourhood is not None:
+        found = [
+            layout.team_task_neighbours(i, state, *task_neighbourhood)
+            for i, state in enumerate(env_states)
+        ]
+        task_neighbours = jnp.concatenate([indices for indices, _ in found], axis=0)
+        if with_offsets:  # to the candidates only: [B, N, k, 2], never [B, N, M, 2]
+            offsets = jnp.concatenate([to_tasks for _, to_tasks in found], axis=0)
+    elif with_offsets:
         parts = [layout.team_task_offsets(i, state) for i, state in enumerate(env_states)]
         offsets = jnp.concatenate(parts, axis=0)
-    return TeamInputs(valid & alive, tasks, task_mask, neighbours, offsets)
+    return TeamInputs(valid & alive, tasks, task_mask, neighbours, offsets, task_neighbours)
 
 
 def placeholder_team(
@@ -79,18 +93,22 @@ def placeholder_team(
     with_tasks: bool,
     neighbourhood: tuple[int, float] | None = None,
     with_offsets: bool = False,
+    task_neighbourhood: tuple[int, float] | None = None,
 ) -> TeamInputs:
     """All-active team inputs of the right shapes for `batch` = (*teams, N) (for `init`)."""
-    tasks = task_mask = neighbours = offsets = None
+    tasks = task_mask = neighbours = offsets = task_neighbours = None
     if with_tasks:
         num_tasks, num_features = layout.task_shape
         tasks = jnp.zeros((*batch[:-1], num_tasks, num_features), jnp.float32)
         task_mask = jnp.ones((*batch[:-1], num_tasks), bool)
     if neighbourhood is not None:
         neighbours = jnp.full((*batch, neighbourhood[0]), -1, jnp.int32)
+    if task_neighbourhood is not None:
+        task_neighbours = jnp.full((*batch, task_neighbourhood[0]), -1, jnp.int32)
     if with_offsets:
-        offsets = jnp.zeros((*batch, layout.task_shape[0], 2), jnp.float32)
-    return TeamInputs(jnp.ones(batch, bool), tasks, task_mask, neighbours, offsets)
+        width = layout.task_shape[0] if task_neighbourhood is None else task_neighbourhood[0]
+        offsets = jnp.zeros((*batch, width, 2), jnp.float32)
+    return TeamInputs(jnp.ones(batch, bool), tasks, task_mask, neighbours, offsets, task_neighbours)
 
 
 def team_weight(agent_valid: jax.Array, team: TeamInputs | None, shape: tuple) -> jax.Array:

@@ -406,6 +406,17 @@ class Coverage(Env):
         """f32[N, M, 2]: target minus agent position, world units."""
         return state.target_pos[None, :, :] - state.agent_pos[:, None, :]
 
+    def task_positions(self, state: State) -> jax.Array:
+        """f32[M, 2]: target positions, world units."""
+        return state.target_pos
+
+    def max_tasks_in_square(self, side: float) -> int:
+        """Targets sit on distinct target-lattice cells (one each): a square of this side
+        overlaps at most (ceil(side / cell) + 1)^2 of them."""
+        lattice_cell = self.arena_side / self.target_lattice
+        per_side = math.ceil(side / lattice_cell - 1e-9) + 1
+        return min(per_side * per_side, self.num_targets)
+
     def global_state(self, state: State, obs: jax.Array) -> jax.Array:
         """f32[4N + 4M], O(N + M): agent positions / h (2N), agent velocities (2N), then the
         task features of `tasks` (4M). Not the concatenated observations (N x D)."""

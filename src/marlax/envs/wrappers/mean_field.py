@@ -233,6 +233,12 @@ class MeanFieldEnv(Env):
     def task_offsets(self, state: MeanFieldState) -> jax.Array:
         return self.env.task_offsets(state.inner)
 
+    def task_positions(self, state: MeanFieldState) -> jax.Array:
+        return self.env.task_positions(state.inner)
+
+    def max_tasks_in_square(self, side: float) -> int | None:
+        return self.env.max_tasks_in_square(side)
+
     @property
     def arena(self) -> tuple[float, float]:
         return self.env.arena
