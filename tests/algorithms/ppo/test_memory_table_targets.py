@@ -11,11 +11,12 @@ each of 128 envs.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.algorithms.ppo.test_learning import ROOT
+ROOT = Path(__file__).resolve().parents[3]
 
 STEPS = 1_000_000  # env steps per seed: half the table's budget, where S5 has already solved it
 SEEDS = 3
