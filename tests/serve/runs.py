@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 from pathlib import Path
 
@@ -43,7 +44,22 @@ def local_actions(policy, env, observations: np.ndarray) -> list[np.ndarray]:
     return actions
 
 
+# Below Linux's ephemeral range (32768-60999) and above Ray's worker ports (10002-19999): a
+# port the OS hands out as ephemeral was seen taken by one of Ray's own processes between
+# this probe and Serve's bind ("Failed to bind to address"), failing every serving test.
+PORT_RANGE = (20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A TCP port free on 127.0.0.1 now, drawn at random from PORT_RANGE (random so that
+    parallel test workers rarely draw the same one)."""
+    draw = random.SystemRandom()
+    for _ in range(200):
+        port = draw.randrange(*PORT_RANGE)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORT_RANGE} after 200 draws")
