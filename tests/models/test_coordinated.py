@@ -214,6 +214,19 @@ def _shapes(jaxpr) -> list[tuple[int, ...]]:
     return found
 
 
+def _forward_backward_shapes(model, carry, obs, reset, team) -> list[tuple[int, ...]]:
+    """Every array shape in the jaxpr of the model's loss and its gradient (traced only, zero
+    parameters: nothing runs at N = 5,000)."""
+    params = jax.eval_shape(model.init, jax.random.key(0), carry, obs, reset, team)
+    params = jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), params)
+
+    def _loss(params):
+        _, (logits, value) = model.apply(params, carry, obs, reset, team)
+        return jnp.sum(logits) + jnp.sum(value)
+
+    return _shapes(jax.make_jaxpr(jax.value_and_grad(_loss))(params).jaxpr)
+
+
 def _largest_agent_product(shapes: list[tuple[int, ...]], num_agents: int) -> int:
     """The most axes of size >= num_agents that any one array has."""
     return max(sum(dim >= num_agents for dim in shape) for shape in shapes)
@@ -243,14 +256,7 @@ def test_no_n_by_n_intermediate_at_5000_agents(kind):
     obs = jnp.zeros((1, num_agents, OBS_DIM))
     reset = jnp.zeros((1, num_agents), bool)
     team = team_inputs(jax.random.key(13), (1,), num_agents)
-    params = jax.eval_shape(model.init, jax.random.key(0), carry, obs, reset, team)
-    params = jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), params)
-
-    def _loss(params):
-        _, (logits, value) = model.apply(params, carry, obs, reset, team)
-        return jnp.sum(logits) + jnp.sum(value)
-
-    shapes = _shapes(jax.make_jaxpr(jax.value_and_grad(_loss))(params).jaxpr)
+    shapes = _forward_backward_shapes(model, carry, obs, reset, team)
     assert (1, num_agents, NUM_ACTIONS) in shapes  # the agent axis is really there
     assert _largest_agent_product(shapes, num_agents) == 1
     assert max(int(np.prod(shape)) for shape in shapes) < num_agents * 64

@@ -17,7 +17,7 @@ from marlax.errors import ConfigError
 from marlax.models.coordinated import AssignmentCoordination, TeamInputs, make_coordination
 from marlax.models.registry import make_model
 from tests.models.helpers import NUM_ACTIONS, OBS_DIM
-from tests.models.test_coordinated import _largest_agent_product, _shapes
+from tests.models.test_coordinated import _forward_backward_shapes, _largest_agent_product
 
 TASK_DIM = 4
 LOCAL = {"embedding_dim": 4, "temperature": 0.5, "distance_weight": 0.5, "relative": True}
@@ -149,14 +149,7 @@ def test_no_n_by_n_intermediate_at_5000_agents_and_tasks():
         task_offsets=jnp.zeros((1, num_agents, k, 2)),
         task_neighbours=candidates,
     )
-    params = jax.eval_shape(model.init, jax.random.key(0), carry, obs, reset, team)
-    params = jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), params)
-
-    def _loss(params):
-        _, (logits, value) = model.apply(params, carry, obs, reset, team)
-        return jnp.sum(logits) + jnp.sum(value)
-
-    shapes = _shapes(jax.make_jaxpr(jax.value_and_grad(_loss))(params).jaxpr)
+    shapes = _forward_backward_shapes(model, carry, obs, reset, team)
     assert (1, num_agents, k) in shapes  # the sparse plan is really there
     assert _largest_agent_product(shapes, num_agents) == 1
     assert max(int(np.prod(shape)) for shape in shapes) < num_agents * 64
