@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from marlax.cli.bench import _agent_counts, _check
 from marlax.errors import ConfigError
+from tests.cli_process import assert_refused, run_marlax
 
 
 def test_agents_take_several_values():
@@ -24,20 +22,13 @@ def test_agents_take_several_values():
     _check([8, 16], 1, 1, 1, 1)
 
 
-def _marlax(*args, cwd):
-    command = [sys.executable, "-c", "from marlax.cli.app import main; main()", *args]
-    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
-def test_bad_option_exits_2(tmp_path):
-    result = _marlax("bench", "--agents", "0", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "agents" in result.stderr
+def test_bad_option_exits_2_with_one_line(tmp_path):
+    assert_refused(run_marlax("bench", "--agents", "0", cwd=tmp_path), "agents")
 
 
 @pytest.mark.slow
 def test_tiny_run_prints_table_and_plot(tmp_path):
-    result = _marlax(
+    result = run_marlax(
         "bench",
         "--agents",
         "8",
@@ -53,6 +44,7 @@ def test_tiny_run_prints_table_and_plot(tmp_path):
         "--plot",
         "scaling.png",
         cwd=tmp_path,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     assert "exponent" in result.stdout

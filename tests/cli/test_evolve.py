@@ -4,8 +4,6 @@ resumes without retraining."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from marlax.errors import ConfigError
 from marlax.evolution.load import load_search
 from marlax.evolution.search import CANDIDATES_FILE, PLOT_FILE, REPORT_FILE
 from marlax.runs.folder import RunFolder
+from tests.cli_process import assert_refused, run_marlax
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "configs" / "arrangement_search_nback.json"
@@ -49,18 +48,9 @@ def _write(tmp_path: Path, raw: dict) -> Path:
 
 def test_bad_config_is_one_line_and_exit_code_2(tmp_path):
     config = _write(tmp_path, TINY_SEARCH)
-    command = [sys.executable, "-m", "marlax.cli.app", "evolve", "-c", str(config)]
-    result = subprocess.run(
-        [*command, "--set", "genes.width=[8, 0]"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "genes.width=0" in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    setting = "genes.width=[8, 0]"
+    result = run_marlax("evolve", "-c", str(config), "--set", setting, cwd=tmp_path, timeout=300)
+    assert_refused(result, "genes.width=0")
     assert not (tmp_path / "runs").exists()
 
 

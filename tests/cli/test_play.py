@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import imageio.v2 as imageio
@@ -19,6 +18,7 @@ from marlax.errors import ConfigError
 from marlax.play.keymap import GRID_KEYMAP, KEYMAPS, keymap_for
 from marlax.play.record import episode_returns, jitted_rollout, record_episode
 from marlax.play.settings import parse_settings
+from tests.cli_process import assert_refused, run_marlax
 from tests.runs.tiny_grid import CELL_PX, TinyGrid, cell_centre_pixel
 
 pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
@@ -157,17 +157,9 @@ def test_window_command_records_what_was_played(tiny_registered, tmp_path):
 
 
 def test_bad_set_key_exits_2_with_one_line():
-    completed = subprocess.run(
-        [sys.executable, "-m", "marlax.cli.app", "play", "grid_return", "--set", "bogus=1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        # a narrow terminal must not wrap the error over several lines
-        env={**os.environ, "COLUMNS": "40"},
-    )
-    assert completed.returncode == 2, completed.stderr
-    lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 1 and "bogus" in lines[0], lines
+    # a narrow terminal must not wrap the error over several lines
+    narrow = {**os.environ, "COLUMNS": "40"}
+    assert_refused(run_marlax("play", "grid_return", "--set", "bogus=1", env=narrow), "bogus")
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -16,6 +14,7 @@ from marlax.algorithms.ppo.profile import PIECES, PROFILE_DIR, PROFILE_JSON
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.cli import profile as profile_cli
 from marlax.config import load_config
+from tests.cli_process import assert_refused, run_marlax
 
 # One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("cli.test_profile")
@@ -121,10 +120,6 @@ def test_the_run_folder_holds_a_trace_config_and_finished_status(profiled):
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, arguments, field):
     config = _write_config(tmp_path)
-    command = [sys.executable, "-m", "marlax.cli.app", "profile", "-c", str(config), *arguments]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    result = run_marlax("profile", "-c", str(config), *arguments, cwd=tmp_path)
+    assert_refused(result, field)
     assert not (tmp_path / "runs").exists()

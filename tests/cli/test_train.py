@@ -26,6 +26,7 @@ from marlax.config import load_config
 from marlax.runs.checkpoint import Checkpointer
 from marlax.runs.folder import RunFolder
 from marlax.runs.metrics import read_metrics
+from tests.cli_process import assert_refused, run_marlax
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,26 +94,8 @@ def test_train_writes_a_complete_run_folder(tmp_path):
 )
 def test_bad_config_is_one_line_and_exit_code_2(tmp_path, setting, field):
     config = _write_config(tmp_path)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "marlax.cli.app",
-            "train",
-            "--config",
-            str(config),
-            "--set",
-            setting,
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    result = run_marlax("train", "--config", str(config), "--set", setting, cwd=tmp_path)
+    assert_refused(result, field)
     assert not (tmp_path / "runs").exists()
 
 

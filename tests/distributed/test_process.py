@@ -3,9 +3,6 @@ the `marlax train`/`marlax launch` options that carry them (no processes are sta
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -15,6 +12,7 @@ from marlax.cli import train as train_cli
 from marlax.distributed import ProcessSpec, process_spec
 from marlax.distributed.launch import describe_exit, exit_code, free_port
 from marlax.errors import ConfigError
+from tests.cli_process import assert_refused, run_marlax
 
 NO_VARIABLES: dict[str, str] = {}
 LAUNCHED = {
@@ -112,9 +110,6 @@ def test_bad_process_options_stop_before_anything_starts(monkeypatch, arguments,
 
 
 def test_a_bad_option_is_one_line_and_exit_code_2(tmp_path):
-    command = [sys.executable, "-m", "marlax.cli.app", "train", "--num-processes", "2"]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--coordinator" in lines[0], result.stderr
+    result = run_marlax("train", "--num-processes", "2", cwd=tmp_path, timeout=60)
+    assert_refused(result, "--coordinator")
     assert not (tmp_path / "runs").exists()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +15,7 @@ from marlax.envs.spaces import Box, Discrete
 from marlax.errors import ConfigError
 from marlax.models.graph import GRAPH_PRESETS
 from marlax.models.registry import has_memory, make_model_for_spaces
+from tests.cli_process import assert_refused, run_marlax
 
 VECTOR_OBS = Box(-1.0, 1.0, (5,), "float32")
 IMAGE_OBS = Box(0.0, 1.0, (5, 5, 5), "float32")
@@ -165,14 +164,5 @@ def test_cli_prints_one_line_and_exits_2_on_a_cycle(tmp_path):
     raw = _train_config({"nodes": cyclic["nodes"], "edges": cyclic["edges"]})
     path = tmp_path / "cyclic.json"
     path.write_text(json.dumps(raw))
-    result = subprocess.run(
-        [sys.executable, "-m", "marlax.cli.app", "train", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "model.graph.nodes.core.inputs" in lines[0], result.stderr
-    assert "core -> loop -> core" in lines[0]
+    line = assert_refused(run_marlax("train", "-c", str(path)), "model.graph.nodes.core.inputs")
+    assert "core -> loop -> core" in line

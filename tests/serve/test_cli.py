@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.cli_process import assert_refused, run_marlax
 
 
 @pytest.mark.parametrize(
@@ -19,12 +18,6 @@ import pytest
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, arguments, field):
-    command = [sys.executable, "-m", "marlax.cli.app", "serve", *arguments, "--runs-dir", "runs"]
     env = {"PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env
-    )
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    result = run_marlax("serve", *arguments, "--runs-dir", "runs", cwd=tmp_path, env=env)
+    assert_refused(result, field)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +24,7 @@ from marlax.algorithms.maml.trainer import (
 from marlax.config import load_from_dict
 from marlax.errors import ConfigError
 from tests.algorithms.maml.helpers import TINY_RAW, linear_inner, linear_params, tiny_config
+from tests.cli_process import assert_refused, run_marlax
 
 # One xdist worker runs this module, so its module fixture is built once (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("algorithms.maml.test_trainer")
@@ -134,15 +133,6 @@ def test_a_recurrent_core_or_more_than_three_inner_steps_is_refused():
 def test_bad_maml_config_is_one_line_and_exit_code_2(tmp_path, setting, field, words):
     config = tmp_path / "maml.json"
     config.write_text(json.dumps({**TINY_RAW, "env": {"name": "navigation_2d", "num_envs": 6}}))
-    result = subprocess.run(
-        [sys.executable, "-m", "marlax.cli.app", "train", "-c", str(config), "--set", setting],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0] and words in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    result = run_marlax("train", "-c", str(config), "--set", setting, cwd=tmp_path)
+    assert words in assert_refused(result, field), result.stderr
     assert not (tmp_path / "runs").exists()

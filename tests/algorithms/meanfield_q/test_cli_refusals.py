@@ -11,6 +11,7 @@ import pytest
 from marlax.algorithms.meanfield_q import isolation
 from marlax.algorithms.meanfield_q.isolation import SandboxLimits
 from marlax.cli.app import main
+from tests.cli_process import assert_refused
 
 from .helpers import small_config_dict
 
@@ -86,7 +87,4 @@ def test_real_process_exits_2_with_one_line(tmp_path):
         text=True,
         timeout=300,
     )
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert "environment.functions.global_agent_reward" in lines[0] and "line 1" in lines[0]
+    assert "line 1" in assert_refused(result, "environment.functions.global_agent_reward")

@@ -11,6 +11,7 @@ import pytest
 from marlax.algorithms.meanfield_q import load_config, parse_config, tabulate_environment
 from marlax.algorithms.meanfield_q.config import validate_ks
 from marlax.errors import ConfigError
+from tests.cli_process import assert_refused
 
 from .helpers import small_config_dict
 
@@ -114,6 +115,4 @@ def test_cli_bad_config_is_one_line_and_exit_2(tmp_path):
         text=True,
         timeout=120,
     )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "simulation.num_local_agents" in lines[0]
+    assert_refused(result, "simulation.num_local_agents")

@@ -8,8 +8,6 @@ reads the same team inputs as training; a tiny coverage run trains with finite m
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -24,6 +22,7 @@ from marlax.config import load_from_dict
 from marlax.envs.registry import make
 from marlax.envs.wrappers.mean_field import MeanFieldEnv
 from marlax.errors import ConfigError
+from tests.cli_process import assert_refused, run_marlax
 
 CONFIG = Path(__file__).resolve().parents[3] / "configs" / "coverage_ippo.json"
 LOCAL = {
@@ -149,23 +148,7 @@ def test_bad_settings_name_their_field():
 )
 def test_marlax_train_exits_2_with_one_line(tmp_path, setting, field):
     """configs/coverage_ippo.json has 10 targets: nearest 11 is one too many."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "marlax.cli.app",
-            "train",
-            "--config",
-            str(CONFIG),
-            "--set",
-            f"model.coordination={setting}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], result.stderr
+    coordination = f"model.coordination={setting}"
+    result = run_marlax("train", "--config", str(CONFIG), "--set", coordination, cwd=tmp_path)
+    assert_refused(result, field)
     assert not (tmp_path / "runs").exists()

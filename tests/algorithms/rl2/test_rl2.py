@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -26,6 +24,7 @@ from marlax.envs.registry import make
 from marlax.envs.wrappers import TrialEnv
 from marlax.errors import ConfigError
 from marlax.runs.checkpoint import Checkpointer
+from tests.cli_process import assert_refused, run_marlax
 
 TINY = {
     "algorithm": "rl2",
@@ -82,11 +81,8 @@ def test_the_config_makes_the_trial_env() -> None:
 def test_marlax_train_refuses_a_bad_rl2_config_in_one_line(tmp_path, setting, field) -> None:
     path = tmp_path / "rl2.json"
     path.write_text(json.dumps(TINY))
-    command = [sys.executable, "-m", "marlax.cli.app", "train", "-c", str(path), "--set", setting]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], result.stderr
+    result = run_marlax("train", "-c", str(path), "--set", setting, cwd=tmp_path)
+    assert_refused(result, field)
     assert not (tmp_path / "runs").exists()
 
 
