@@ -59,6 +59,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cell_progress import CellProgress
 from marlax.algorithms.ppo.rollout import action_noise, joint_inputs, sample_with_noise, step_team
 from marlax.algorithms.ppo.tasks import TaskLayout
 from marlax.algorithms.ppo.trainer import Trainer
@@ -271,7 +272,7 @@ def run_cell(
     budget_scale: float,
     num_seeds: int,
     seed: int,
-    progress: Any,
+    progress: Progress,
     reward: str = "team",
 ) -> dict:
     """Train and evaluate one cell; the row of the JSON results.
@@ -279,24 +280,12 @@ def run_cell(
     Besides `progress`'s bar, a line about every tenth of the updates reaches the console
     (a log file gets no live bar)."""
     config = cell_config(num_agents, method, budget_scale, num_seeds, reward)
-    label = cell_label(num_agents, method, reward)
-    task_id = progress.add_task(label, total=config.num_updates)
     start = time.perf_counter()
-    tenth, done = max(1, config.num_updates // 10), [0]  # updates so far (closure cell)
-
-    def _advance(count: int) -> None:
-        progress.advance(task_id, count)
-        done[0] += count
-        if done[0] // tenth != (done[0] - count) // tenth:
-            progress.console.print(
-                f"{label}: {done[0]}/{config.num_updates} updates"
-                f" ({time.perf_counter() - start:.0f} s)"
-            )
-
-    trainer, state = train(config, jax.random.key(seed), _advance)
+    bar = CellProgress(progress, cell_label(num_agents, method, reward), config.num_updates)
+    trainer, state = train(config, jax.random.key(seed), bar.advance)
     train_seconds = time.perf_counter() - start
     result = evaluate(trainer, state.params, SCALES[num_agents].eval_envs, num_seeds)
-    progress.remove_task(task_id)
+    bar.close()
     return {
         "agents": num_agents,
         "method": method,

@@ -32,6 +32,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cell_progress import CellProgress
 from marlax.algorithms.ppo.rollout import reset_runner, rollout_step
 from marlax.algorithms.ppo.trainer import Trainer
 from marlax.config import load_config
@@ -90,40 +91,6 @@ CELLS = (
 
 
 # ---- training ---------------------------------------------------------------------------------
-
-
-class CellProgress:
-    """A cell's progress bar plus a log line about every 10% of its updates.
-
-    The bar shows in a terminal; the lines also reach a log file, where rich draws no live bar
-    (a long cell would otherwise print nothing until it ends)."""
-
-    def __init__(self, progress: Progress, label: str, total_updates: int) -> None:
-        self.progress, self.label, self.total = progress, label, total_updates
-        self.task = progress.add_task(label, total=total_updates)
-        self.done, self.next_line, self.start = 0, max(1, total_updates // 10), time.perf_counter()
-
-    def advance(self, updates: int, train_return: float) -> None:
-        """After a host call of `updates` updates whose mean train return was `train_return`."""
-        self.done += updates
-        self.progress.advance(self.task, updates)
-        if self.done >= self.next_line or self.done == self.total:
-            self.next_line = self.done + max(1, self.total // 10)
-            self.progress.console.print(
-                f"{self.label}: {self.done}/{self.total} updates, train return"
-                f" {train_return:.3f} ({time.perf_counter() - self.start:.0f} s)"
-            )
-
-    def evaluated(self, env_steps: int, trained: np.ndarray) -> None:
-        """After an evaluation during training; `trained` f32[S] is each seed's mean return."""
-        self.progress.console.print(
-            f"{self.label}: eval at {env_steps:,} env steps, trained per seed"
-            f" [{', '.join(f'{float(v):.3f}' for v in trained)}]"
-            f" ({time.perf_counter() - self.start:.0f} s)"
-        )
-
-    def close(self) -> None:
-        self.progress.remove_task(self.task)
 
 
 def _log_every(num_updates: int) -> int:

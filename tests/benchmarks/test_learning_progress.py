@@ -1,5 +1,6 @@
-"""`benchmarks/learning.py` reports a long cell while it trains: a bar in a terminal and a log
-line about every 10% of its updates (a log file gets no live bar)."""
+"""`benchmarks/learning.py` and `coverage_learning.py` report a long cell while it trains
+(`benchmarks/cell_progress.py`): a bar in a terminal and a log line about every 10% of its
+updates (a log file gets no live bar)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.benchmarks.loader import load_benchmark
 def _recorded_bar(total: int) -> tuple[Any, io.StringIO, Progress]:
     log = io.StringIO()
     progress = Progress(console=Console(file=log, width=200))
-    return load_benchmark("learning").CellProgress(progress, "cell", total), log, progress
+    return load_benchmark("cell_progress").CellProgress(progress, "cell", total), log, progress
 
 
 def test_a_line_every_tenth_of_the_updates_and_one_at_the_end() -> None:
@@ -43,6 +44,17 @@ def test_host_calls_of_many_updates_print_once_per_call_crossing_a_tenth() -> No
         "cell: 50/100 updates, train return 1.500",
         "cell: 100/100 updates, train return 2.500",
     ]
+
+
+def test_without_a_train_return_the_line_leaves_it_out() -> None:
+    """coverage_learning's trainer reports no return: its lines give updates and seconds."""
+    bar, log, progress = _recorded_bar(10)
+    with progress:
+        bar.advance(5)
+        bar.advance(5)
+    lines = [line for line in log.getvalue().splitlines() if "updates" in line]
+    assert [line.split(" (")[0] for line in lines] == ["cell: 5/10 updates", "cell: 10/10 updates"]
+    assert all(line.endswith(" s)") for line in lines)
 
 
 def test_an_evaluation_line_gives_each_seed_mean_return() -> None:
