@@ -22,11 +22,20 @@ With k = M (every task a candidate) and equal capacities, total row mass N_activ
 total capacity, so at the fixed point every column is at its capacity: the plan is the
 balanced dense Sinkhorn plan.
 
-Column sums over the sparse support are segment reductions (`jax.ops.segment_max` for the
-shift, `jax.ops.segment_sum` for the sum) with M segments: nothing of shape [N, M]. Cost per
-iteration O(N k + M); memory O(N k + M). Differentiated by unrolling (plain autodiff
-through the iterations, each under `jax.checkpoint`, as `SINKHORN_DIFFERENTIATION = "unroll"`
-in `marlax.models.coordinated`): the exact gradient of the truncated plan.
+Column sums over the sparse support are segment reductions with M segments: nothing of shape
+[N, M]. Cost per iteration O(N k + M); memory O(N k + M). Differentiated by unrolling (plain
+autodiff through the iterations, each under `jax.checkpoint`, as
+`SINKHORN_DIFFERENTIATION = "unroll"` in `marlax.models.coordinated`): the exact gradient of
+the truncated plan.
+
+Scatters (segment reductions and the transposes of gathers) dominate the cost on CPU, so an
+iteration does one in its forward pass: the column log-sum-exp is shifted by the previous
+iteration's -g instead of a `segment_max`. That shift is safe: after the row normalisation
+f = rows(g_prev), every edge has logits + f_i + g_prev_j <= 0 (no overflow), and a column
+projected last time holds at least b_j / (k max b) (no underflow; an unprojected one has
+g_prev_j = 0 and its true sum). The first iteration, with no g_prev, uses `segment_max`. The
+recomputation under `jax.checkpoint` keeps each iteration's column totals f32[M] (named
+"column_total") rather than scattering again.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from typing import NamedTuple
 import chex
 import jax
 import jax.numpy as jnp
+from jax.ad_checkpoint import checkpoint_name
 
 from marlax.coordination.sinkhorn import uniform_marginals
 from marlax.coordination.sinkhorn_iterations import NEG, TINY
@@ -146,21 +156,33 @@ def _solve_one(scores, candidates, agent_mask, task_mask, task_capacity, eps, nu
         lse = jax.nn.logsumexp(jnp.where(edge, logits + g[safe], NEG), axis=1)
         return jnp.where(has_edge, -lse, 0.0)  # agents without an edge keep an empty row
 
-    def _columns(f: jax.Array) -> jax.Array:
-        """g_j = min(0, log b_j - LSE over the edges into j): scale down over-full columns."""
+    def _columns(f: jax.Array, g_prev: jax.Array | None) -> jax.Array:
+        """g_j = min(0, log b_j - LSE over the edges into j): scale down over-full columns.
+
+        With `g_prev` (the last g, f = rows(g_prev)) the LSE is shifted by -g_prev: one
+        scatter instead of two (module docstring: why no edge overflows or underflows)."""
         incoming = jnp.where(edge, logits + f[:, None], NEG).reshape(-1)
-        lse = _segment_logsumexp(incoming, flat_safe, num_tasks)
+        if g_prev is None:
+            lse = _segment_logsumexp(incoming, flat_safe, num_tasks)
+        else:
+            shift = jax.lax.stop_gradient(-g_prev)  # exact for any shift: softmax gradient
+            total = jax.ops.segment_sum(jnp.exp(incoming - shift[flat_safe]), flat_safe, num_tasks)
+            total = checkpoint_name(total, "column_total")
+            lse = shift + jnp.log(jnp.maximum(total, TINY))
         return jnp.where(task_mask, jnp.minimum(0.0, log_b - lse), 0.0)
 
-    @jax.checkpoint
-    def _body(f: jax.Array, _: None) -> tuple[jax.Array, None]:
-        """Carries the agent potentials f f32[N]; stacks nothing."""
-        return _rows(_columns(f)), None
+    def _iteration(carry: tuple[jax.Array, jax.Array], _: None):
+        """Carries (f f32[N], g f32[M]) with f = rows(g); stacks nothing."""
+        g = _columns(carry[0], carry[1])
+        return (_rows(g), g), None
 
-    f = jnp.zeros(agent_mask.shape, scores.dtype)
-    f, _ = jax.lax.scan(_body, f, None, length=num_iterations - 1)
-    g = _columns(f)
-    f = _rows(g)  # the last iteration's g is kept: the plan is built from (f, g) in one pass
+    # the backward pass recomputes an iteration from its carry but keeps its column totals
+    body = jax.checkpoint(
+        _iteration, policy=jax.checkpoint_policies.save_only_these_names("column_total")
+    )
+    g = _columns(jnp.zeros(agent_mask.shape, scores.dtype), None)
+    # the last iteration's g is kept: the plan is built from (f, g) in one pass
+    (f, g), _ = jax.lax.scan(body, (_rows(g), g), None, length=num_iterations - 1)
     plan = jnp.where(edge, jnp.exp(jnp.where(edge, logits + f[:, None] + g[safe], NEG)), 0.0)
     return plan, _column_excess(plan, flat_safe, log_b, task_mask, agent_mask)
 
