@@ -12,8 +12,12 @@ from marlax.envs.spaces import Discrete
 from marlax.errors import ConfigError
 from tests.envs.helpers import assert_trees_close, random_actions, rollout
 
-CASES = [(name, {}) for name in list_envs()] + [("simple_spread", {"continuous_actions": True})]
-IDS = [name + ("-continuous" if params else "") for name, params in CASES]
+VARIANTS = [
+    ("simple_spread", {"continuous_actions": True}, "-continuous"),
+    ("grid_return", {"obs_dtype": "uint8"}, "-uint8"),
+]
+CASES = [(name, {}) for name in list_envs()] + [(name, params) for name, params, _ in VARIANTS]
+IDS = list(list_envs()) + [name + suffix for name, _, suffix in VARIANTS]
 
 
 @pytest.fixture(params=CASES, ids=IDS)

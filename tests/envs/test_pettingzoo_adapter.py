@@ -18,11 +18,13 @@ from marlax.errors import ConfigError
 from tests.runs.tiny_grid import TinyGrid
 
 MAX_STEPS = 4
-CASES = [(name, {}) for name in list_envs()] + [
-    ("simple_spread", {"continuous_actions": True}),
-    ("tiny_grid", {}),
+VARIANTS = [
+    ("simple_spread", {"continuous_actions": True}, "-continuous"),
+    ("grid_return", {"obs_dtype": "uint8"}, "-uint8"),
+    ("tiny_grid", {}, ""),
 ]
-IDS = [name + ("-continuous" if params else "") for name, params in CASES]
+CASES = [(name, {}) for name in list_envs()] + [(name, params) for name, params, _ in VARIANTS]
+IDS = list(list_envs()) + [name + suffix for name, _, suffix in VARIANTS]
 
 
 def _make(name: str, params: dict):

@@ -18,7 +18,12 @@ from marlax.envs.grid_return.generator import generate_episode
 from marlax.envs.grid_return.render import render_state
 from marlax.envs.grid_return.types import State
 from marlax.envs.spaces import Box, Discrete, Space
-from marlax.validate import require, require_nonnegative_int, require_positive_int
+from marlax.validate import (
+    require,
+    require_choice,
+    require_nonnegative_int,
+    require_positive_int,
+)
 
 TELEPORT_CELLS = 32
 """Teleport destinations drawn per episode (fewer on maps too small to hold them)."""
@@ -27,6 +32,9 @@ UNIT_BITS = 3
 UNIT_MASK = (1 << UNIT_BITS) - 1
 NUM_CHANNELS = 2
 """Observation channels: terrain Tile id, Unit id."""
+OBS_DTYPES = ("int32", "uint8")
+"""Observation dtypes: ids fit in a byte (tile << 3 | unit < 256), so "uint8" writes a quarter
+of the bytes per step; the grid encoder widens them to int32 itself."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +57,10 @@ class GridReturn(Env):
     - all decisions read the map as it was at the start of the step; several agents may
       dig the same wall, enter the treasure (each gets +1) or share a cell.
 
-    - **obs** `i32[N, V, V, 2]` egocentric (`obs[i, V//2 + dx, V//2 + dy]` is the cell at
-      offset (dx, dy)): channel 0 the `Tile` id (WALL beyond the map), channel 1 the `Unit`
-      id (SELF at the centre, AGENT for other agents, NONE).
+    - **obs** `obs_dtype[N, V, V, 2]` (int32 or uint8, the same ids) egocentric
+      (`obs[i, V//2 + dx, V//2 + dy]` is the cell at offset (dx, dy)): channel 0 the `Tile` id
+      (WALL beyond the map), channel 1 the `Unit` id (SELF at the centre, AGENT for other
+      agents, NONE).
     - **actions** `i32[N]` in `Discrete(7)`: up (y+1), right, down, left, stay, attack, dig.
     - **action mask** `bool[N, 7]`: a frozen agent may only STAY (its action is ignored
       anyway); otherwise every action is legal.
@@ -78,9 +87,13 @@ class GridReturn(Env):
     of a map is about this (0.4: about 40%, like the reference's `noise > 0.05`)."""
     max_steps: int = 512
     """Episode length in steps."""
+    obs_dtype: str = "int32"
+    """"int32" or "uint8": the dtype of the observed ids (`OBS_DTYPES`). uint8 moves a quarter
+    of the bytes from env to encoder (BENCHMARKS.md, "grid_return: uint8 observations")."""
 
     def __post_init__(self) -> None:
         require_grid_settings(self, min_width=3, min_height=3, densities=("wall_density",))
+        require_choice("obs_dtype", self.obs_dtype, OBS_DTYPES)
         require_positive_int("num_agents", self.num_agents)
         require_nonnegative_int("dig_time", self.dig_time)
         inner_cells = (self.width - 2) * (self.height - 2)
@@ -102,7 +115,7 @@ class GridReturn(Env):
     @property
     def observation_space(self) -> Space:
         high = max(NUM_TILES, NUM_UNITS) - 1
-        return Box(0, high, (self.view_size, self.view_size, NUM_CHANNELS), "int32")
+        return Box(0, high, (self.view_size, self.view_size, NUM_CHANNELS), self.obs_dtype)
 
     @property
     def action_space(self) -> Space:
@@ -113,7 +126,7 @@ class GridReturn(Env):
         """A fresh map and agents, facing up, not frozen.
 
         Returns:
-            obs i32[N, V, V, 2]; State.
+            obs obs_dtype[N, V, V, 2]; State.
         """
         terrain, positions, teleport_cells = generate_episode(
             key,
@@ -179,19 +192,21 @@ class GridReturn(Env):
         """Egocentric views of terrain and agents.
 
         Returns:
-            i32[N, V, V, 2]: Tile ids (WALL off the map), Unit ids (SELF at the centre).
+            obs_dtype[N, V, V, 2]: Tile ids (WALL off the map), Unit ids (SELF at the centre).
         """
         width, height = state.terrain.shape
+        dtype = jnp.dtype(self.obs_dtype)
         codes = jnp.full((self.num_agents,), Unit.AGENT, jnp.int32)
         units = scatter_units(codes, state.positions, width, height)
         # one crop of a packed (tile << 3 | unit) code instead of one crop per channel;
-        # shifts and masks, because integer division is slow on XLA:CPU
-        combined = (state.terrain.astype(jnp.int32) << UNIT_BITS) | units
+        # shifts and masks, because integer division is slow on XLA:CPU. The code is < 80, so
+        # the map is packed in the output dtype and a uint8 crop moves a quarter of the bytes.
+        combined = ((state.terrain.astype(jnp.int32) << UNIT_BITS) | units).astype(dtype)
         views = egocentric_views(combined, state.positions, self.view_size, Tile.WALL << UNIT_BITS)
         # a static centre mask fuses into the crop; a scatter would add a pass over the views
         centre = np.zeros((self.view_size, self.view_size), bool)
         centre[self.view_size // 2, self.view_size // 2] = True
-        seen_units = jnp.where(centre, Unit.SELF, views & UNIT_MASK)
+        seen_units = jnp.where(centre, jnp.asarray(Unit.SELF, dtype), views & UNIT_MASK)
         return jnp.stack([views >> UNIT_BITS, seen_units], axis=-1)
 
     def action_mask(self, state: State) -> jax.Array:
