@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from marlax.algorithms.ppo.trainer import Trainer
@@ -74,9 +75,11 @@ def update_call(obs_dtype: str, model: str | None):
     return _one
 
 
-def interleaved(calls: dict[str, callable], repeats: int, progress, task) -> dict[str, list]:
+def interleaved(
+    calls: dict[str, Callable[[], object]], repeats: int, progress: Progress, task: TaskID
+) -> dict[str, list[float]]:
     """Seconds of each call per round, the calls run in turn within a round."""
-    seconds: dict[str, list] = {name: [] for name in calls}
+    seconds: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
             start = time.perf_counter()
